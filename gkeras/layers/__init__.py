@@ -1,0 +1,22 @@
+"""Layers. ``gkeras.layers.Dense`` and the guide's paths (``gkeras.layers.core.Dense``)."""
+from .base import InputSpec, KerasTensor, Layer, get_layer_class
+from .core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Permute, RepeatVector,
+                   Reshape)
+
+
+def serialize(layer):
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """A layer (or model) from ``{'class_name': ..., 'config': ...}``."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError("deserialize expects a dict with 'class_name' and 'config', received "
+                         f"{config!r}.")
+    from ..models import Model, Sequential  # noqa: F401  (registers the model classes)
+    cls = get_layer_class(config["class_name"], custom_objects)
+    if config["class_name"] == "Functional":
+        cls = Model
+    if isinstance(cls, type) and issubclass(cls, Model):
+        return cls.from_config(config["config"], custom_objects=custom_objects)
+    return cls.from_config(dict(config.get("config", {})))

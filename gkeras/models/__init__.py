@@ -1,0 +1,15 @@
+"""Models: ``Sequential``, functional ``Model``, and (de)serialization helpers."""
+import json
+
+from .functional import Model
+from .sequential import Sequential
+
+
+def model_from_config(config, custom_objects=None):
+    from ..layers import deserialize
+    return deserialize(config, custom_objects=custom_objects)
+
+
+def model_from_json(json_string, custom_objects=None):
+    """Rebuild a model (architecture only) from ``model.to_json()``."""
+    return model_from_config(json.loads(json_string), custom_objects=custom_objects)

@@ -1,0 +1,79 @@
+"""Weight regularizers; their penalties are added to the training loss."""
+from . import ops
+
+
+class Regularizer:
+    def __call__(self, x):
+        return 0.0
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class L1L2(Regularizer):
+    def __init__(self, l1=0.0, l2=0.0):
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def __call__(self, x):
+        penalty = 0.0
+        if self.l1:
+            penalty = penalty + self.l1 * ops.sum(ops.abs(x))
+        if self.l2:
+            penalty = penalty + self.l2 * ops.sum(ops.square(x))
+        return penalty
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    def __init__(self, l1=0.01):
+        super().__init__(l1=l1)
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    def __init__(self, l2=0.01):
+        super().__init__(l2=l2)
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+def l1_l2(l1=0.01, l2=0.01):
+    return L1L2(l1=l1, l2=l2)
+
+
+l1, l2 = L1, L2
+_CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2}
+
+
+def serialize(regularizer):
+    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+
+
+def deserialize(config):
+    cls = _CLASSES.get(config["class_name"])
+    if cls is None:
+        raise ValueError(f"Unknown regularizer {config['class_name']!r}. Known: L1, L2, L1L2.")
+    return cls.from_config(config.get("config", {}))
+
+
+def get(identifier):
+    if identifier is None:
+        return None
+    if isinstance(identifier, str):
+        if identifier not in _CLASSES:
+            raise ValueError(f"Unknown regularizer {identifier!r}. Valid names: l1, l2, l1_l2.")
+        return _CLASSES[identifier]()
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret regularizer {identifier!r}.")

@@ -1,0 +1,60 @@
+"""``Variable``: a named, assignable tensor. Layer weights and optimizer state are Variables."""
+from .backends import current as _backend
+
+from . import config
+from .autograd import Tensor
+
+
+class Variable(Tensor):
+    """A mutable tensor, watched by ``GradientTape`` while ``trainable``.
+
+    ``initial_value`` may be an array, a Tensor, or a callable ``f(shape, dtype)`` together
+    with ``shape`` (an initializer).
+    """
+
+    __slots__ = ("name", "path", "constraint", "regularizer", "_trainable")
+
+    def __init__(self, initial_value, dtype=None, trainable=True, name=None, shape=None,
+                 constraint=None, regularizer=None):
+        dtype = dtype or config.floatx()  # as Keras 3: floatx unless a dtype is given
+        if callable(initial_value) and not isinstance(initial_value, Tensor):
+            if shape is None:
+                raise ValueError(f"Variable {name!r}: an initializer needs `shape`.")
+            initial_value = initial_value(tuple(shape), dtype)
+        if isinstance(initial_value, Tensor):
+            initial_value = initial_value.value
+        super().__init__(_backend().asarray(initial_value, dtype=dtype))
+        self.name = name or "variable"
+        self.path = self.name
+        self.constraint = constraint
+        self.regularizer = regularizer
+        self.trainable = trainable
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        self.requires_grad = self._trainable
+
+    def assign(self, value):
+        """Replace the value; the shape must match."""
+        if isinstance(value, Tensor):
+            value = value.value
+        value = _backend().asarray(value, dtype=self.value.dtype)
+        if value.shape != self.value.shape:
+            raise ValueError(f"Variable {self.path!r}: cannot assign a value of shape "
+                             f"{tuple(value.shape)} to a variable of shape {self.shape}.")
+        self.value = value
+        return self
+
+    def assign_add(self, delta):
+        return self.assign(self.value + (delta.value if isinstance(delta, Tensor) else delta))
+
+    def assign_sub(self, delta):
+        return self.assign(self.value - (delta.value if isinstance(delta, Tensor) else delta))
+
+    def __repr__(self):
+        return f"<Variable path={self.path} shape={self.shape} dtype={self.dtype}>"

@@ -15,3 +15,7 @@ from . import models  # noqa: E402
 from .layers import Input, Layer  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
 from . import backend  # noqa: E402
+from . import testing  # noqa: E402
+from . import callbacks, utils  # noqa: E402
+from . import optimizers  # noqa: E402
+from . import losses, metrics  # noqa: E402

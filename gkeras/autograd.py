@@ -41,7 +41,8 @@ class Tensor:
 
     @property
     def dtype(self):
-        return getattr(self.value, "dtype", numpy.result_type(self.value))
+        value = self.value  # result_type only for Python scalars: it may not accept cupy arrays
+        return value.dtype if hasattr(value, "dtype") else numpy.result_type(value)
 
     @property
     def ndim(self):

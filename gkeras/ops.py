@@ -157,8 +157,10 @@ sign = _nondiff(lambda xp, a: xp.sign(a))
 round = _nondiff(lambda xp, a, decimals=0: xp.round(a, decimals))
 floor = _nondiff(lambda xp, a: xp.floor(a))
 ceil = _nondiff(lambda xp, a: xp.ceil(a))
-argmax = _nondiff(lambda xp, a, axis=-1: xp.argmax(a, axis=axis))
-argmin = _nondiff(lambda xp, a, axis=-1: xp.argmin(a, axis=axis))
+argmax = _nondiff(lambda xp, a, axis=None, keepdims=False: xp.argmax(a, axis=axis,
+                                                                      keepdims=keepdims))
+argmin = _nondiff(lambda xp, a, axis=None, keepdims=False: xp.argmin(a, axis=axis,
+                                                                      keepdims=keepdims))
 isnan = _nondiff(lambda xp, a: xp.isnan(a))
 isfinite = _nondiff(lambda xp, a: xp.isfinite(a))
 zeros_like = _nondiff(lambda xp, a, dtype=None: xp.zeros_like(a, dtype=dtype))
@@ -259,7 +261,7 @@ def matmul(a, b):
         ga = gb = None
         if a.requires_grad:
             if bv.ndim == 1:
-                ga = xp.multiply.outer(g, bv) if av.ndim > 1 else g * bv
+                ga = g[..., None] * bv if av.ndim > 1 else g * bv
             else:
                 gg = g if av.ndim > 1 else g[..., None, :]
                 ga = xp.matmul(gg, xp.swapaxes(bv, -1, -2))
@@ -268,7 +270,8 @@ def matmul(a, b):
             ga = _unbroadcast(ga, av.shape)
         if b.requires_grad:
             if av.ndim == 1:
-                gb = xp.multiply.outer(av, g) if bv.ndim > 1 else g * av
+                # (k,) x (..., k, m) -> g (..., m): outer product per batch entry
+                gb = av[:, None] * g[..., None, :] if bv.ndim > 1 else g * av
             elif bv.ndim == 1:
                 gb = (xp.swapaxes(av, -1, -2) @ g[..., None])[..., 0]
             elif av.ndim == 2 and g.ndim == 2:
@@ -323,17 +326,23 @@ def tensordot(a, b, axes=2):
         na = len(free_a)
         ga = gb = None
         if a.requires_grad:
-            # g (free_a, free_b) . b over free_b -> (free_a, axes_a), then undo the permutation
+            # g (free_a, free_b) . b over free_b -> (free_a, contracted axes of b in b's
+            # order), then undo the permutation
             t = xp.tensordot(g, bv, (list(range(na, g.ndim)), free_b))
-            ga = xp.transpose(t, numpy.argsort(free_a + axes_a))
+            ga = xp.transpose(t, _inverse(free_a + [axes_a[j] for j in numpy.argsort(axes_b)]))
         if b.requires_grad:
             t = xp.tensordot(av, g, (free_a, list(range(na))))
-            gb = xp.transpose(t, numpy.argsort(axes_b + free_b))
+            gb = xp.transpose(t, _inverse([axes_b[j] for j in numpy.argsort(axes_a)] + free_b))
         return ga, gb
     return result(out, (a, b), backward)
 
 
 # --- reductions ------------------------------------------------------------------------
+
+def _inverse(permutation):
+    """The inverse permutation, as a tuple of Python ints (accepted by every backend)."""
+    return tuple(int(i) for i in numpy.argsort(permutation))
+
 
 def _axes(axis, ndim):
     if axis is None:
@@ -394,7 +403,22 @@ min = _extremum("min")
 
 
 def prod(x, axis=None, keepdims=False):
-    return exp(sum(log(x), axis=axis, keepdims=keepdims))
+    """Product over ``axis``; exact for negative entries and zeros."""
+    x = _t(x)
+    xv = x.value
+    axes = _axes(axis, xv.ndim)
+    xp = _xp()
+    out = xp.prod(xv, axis=axes, keepdims=keepdims)
+
+    def backward(g):
+        # d/dx_i = product of the other entries: out / x_i without zeros; with exactly one
+        # zero only that entry gets the product of the rest; with two or more, all get 0.
+        zero = xv == 0
+        zeros = zero.sum(axis=axes, keepdims=True)
+        rest = xp.prod(xp.where(zero, 1, xv), axis=axes, keepdims=True)
+        others = xp.where(zero, rest * (zeros == 1), rest * (zeros == 0) / xp.where(zero, 1, xv))
+        return (_expand_reduced(g, axes, keepdims) * others,)
+    return result(out, (x,), backward)
 
 
 def var(x, axis=None, keepdims=False):
@@ -461,7 +485,7 @@ def reshape(x, shape):
 def transpose(x, axes=None):
     x = _t(x)
     xp = _xp()
-    inverse = None if axes is None else tuple(numpy.argsort(axes))
+    inverse = None if axes is None else _inverse([a % x.ndim for a in axes])
     return result(xp.transpose(x.value, axes), (x,), lambda g: (xp.transpose(g, inverse),))
 
 
@@ -592,7 +616,7 @@ def getitem(x, index):
 def take(x, indices, axis=None):
     """Gather rows of ``x`` (an embedding lookup when ``axis=0``)."""
     x = _t(x)
-    idx = _t(indices).value
+    idx = _backend().asarray(_t(indices).value)  # an array even for a scalar index
     xv = x.value
     xp = _xp()
     if axis is None:

@@ -23,7 +23,8 @@ class Variable(Tensor):
             initial_value = initial_value(tuple(shape), dtype)
         if isinstance(initial_value, Tensor):
             initial_value = initial_value.value
-        super().__init__(_backend().asarray(initial_value, dtype=dtype))
+        # A copy: optimizers update weights in place, which must not reach the caller's array.
+        super().__init__(_backend().xp.array(initial_value, dtype=dtype))
         self.name = name or "variable"
         self.path = self.name
         self.constraint = constraint
@@ -43,7 +44,7 @@ class Variable(Tensor):
         """Replace the value; the shape must match."""
         if isinstance(value, Tensor):
             value = value.value
-        value = _backend().asarray(value, dtype=self.value.dtype)
+        value = _backend().xp.array(value, dtype=self.value.dtype)  # a copy, as in __init__
         if value.shape != self.value.shape:
             raise ValueError(f"Variable {self.path!r}: cannot assign a value of shape "
                              f"{tuple(value.shape)} to a variable of shape {self.shape}.")
@@ -55,6 +56,11 @@ class Variable(Tensor):
 
     def assign_sub(self, delta):
         return self.assign(self.value - (delta.value if isinstance(delta, Tensor) else delta))
+
+    def numpy(self):
+        """A NumPy copy of the value (later in-place updates do not change it)."""
+        out = super().numpy()
+        return out.copy() if out is self.value else out
 
     def __repr__(self):
         return f"<Variable path={self.path} shape={self.shape} dtype={self.dtype}>"

@@ -2,6 +2,9 @@
 from .base import InputSpec, KerasTensor, Layer, get_layer_class
 from .core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Permute, RepeatVector,
                    Reshape)
+from . import merge
+from .merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
+                    average, concatenate, dot, maximum, minimum, multiply, subtract)
 
 
 def serialize(layer):

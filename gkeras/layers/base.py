@@ -179,11 +179,27 @@ class Layer:
         object.__setattr__(self, name, value)
 
     # --- weights ---------------------------------------------------------------------------
-    def add_weight(self, name=None, shape=None, dtype=None, initializer=None,
-                   regularizer=None, trainable=True, constraint=None, **kwargs):
-        """Create a ``Variable`` owned by this layer (Keras 2 and 3 argument orders)."""
-        if not isinstance(name, (str, type(None))):
-            name, shape = None, name  # Keras 3 passes shape first
+    def add_weight(self, *args, **kwargs):
+        """Create a ``Variable`` owned by this layer. Positional arguments follow Keras 2
+        (``name, shape, dtype, initializer, ...``) when the first is a name, else Keras 3
+        (``shape, initializer, dtype, ...``)."""
+        order = _ADD_WEIGHT_KERAS2 if not args or isinstance(args[0], (str, type(None))) \
+            else _ADD_WEIGHT_KERAS3
+        if len(args) > len(order):
+            raise TypeError(f"Layer '{self.name}': add_weight takes at most {len(order)} "
+                            f"positional arguments, received {len(args)}.")
+        for key, value in zip(order, args):
+            if key in kwargs:
+                raise TypeError(f"Layer '{self.name}': add_weight got multiple values for "
+                                f"argument '{key}'.")
+            kwargs[key] = value
+        unknown = set(kwargs) - set(_ADD_WEIGHT_KERAS2) - set(_ADD_WEIGHT_KERAS3)
+        if unknown:
+            raise TypeError(f"Layer '{self.name}': add_weight got unexpected keyword "
+                            f"argument(s) {', '.join(sorted(unknown))}.")
+        name, shape, dtype = kwargs.get("name"), kwargs.get("shape"), kwargs.get("dtype")
+        initializer, trainable = kwargs.get("initializer"), kwargs.get("trainable", True)
+        regularizer, constraint = kwargs.get("regularizer"), kwargs.get("constraint")
         shape = () if shape is None else tuple(int(d) for d in shape)
         dtype = str(numpy.dtype(dtype or self.dtype))
         if initializer is None:
@@ -501,6 +517,13 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+_ADD_WEIGHT_KERAS2 = ("name", "shape", "dtype", "initializer", "regularizer", "trainable",
+                      "constraint")
+# autocast and aggregation are accepted for compatibility; they change nothing here
+_ADD_WEIGHT_KERAS3 = ("shape", "initializer", "dtype", "trainable", "autocast", "regularizer",
+                      "constraint", "aggregation", "name")
 
 
 def _dedup(weights):

@@ -5,6 +5,12 @@ from .functional import Model
 from .sequential import Sequential
 
 
+def load_model(filepath, custom_objects=None, compile=True):
+    """A model saved with ``model.save`` (HDF5)."""
+    from ..saving import load_model as _load
+    return _load(filepath, custom_objects=custom_objects, compile=compile)
+
+
 def model_from_config(config, custom_objects=None):
     from ..layers import deserialize
     return deserialize(config, custom_objects=custom_objects)

@@ -11,10 +11,10 @@ from ..layers.base import (KerasTensor, Layer, flatten, get_layer_class, pack_li
 from ..layers.core import InputLayer
 from ..ops import cast, convert_to_tensor
 from .summary import print_summary
-from .training import Trainer
+from .training import Saving, Trainer
 
 
-class Model(Trainer, Layer):
+class Model(Trainer, Saving, Layer):
     """``Model(inputs=..., outputs=...)`` builds a graph; subclass and define ``call`` for a
     model written as Python code."""
 
@@ -104,6 +104,7 @@ class Model(Trainer, Layer):
             by_depth.setdefault(node_depth[id(node)], []).append(node)
         self._execution_nodes = [n for d in sorted(by_depth, reverse=True) for n in by_depth[d]
                                  if not isinstance(n.layer, InputLayer)]
+        self._nodes_by_depth = by_depth
         layers_by_depth = {}
         for layer, depth in layer_depth.items():
             layers_by_depth.setdefault(depth, []).append(layer)
@@ -122,7 +123,16 @@ class Model(Trainer, Layer):
 
     @property
     def output_names(self):
-        return [t._keras_history[0].name for t in self.outputs]
+        """Output layer names, made unique as Keras does (``dense``, ``dense_1``, ...)."""
+        names, counts = [], {}
+        for t in self.outputs:
+            base = proposal = t._keras_history[0].name
+            while proposal in names:
+                counts[base] = counts.get(base, 1)
+                proposal = f"{base}_{counts[base]}"
+                counts[base] += 1
+            names.append(proposal)
+        return names
 
     # --- properties Keras exposes on models --------------------------------------------
     @property

@@ -53,6 +53,14 @@ class Sequential(Model):
     def layers(self):
         return list(self._stack)
 
+    def __getattr__(self, name):
+        # only reached when the attribute is missing: inputs/outputs before the first build
+        if name in ("inputs", "outputs"):
+            raise AttributeError(
+                f"Sequential model '{self.name}' has no defined {name} yet: give the first "
+                "layer an input_shape, or call build(input_shape) or the model on data.")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
     def _rebuild(self):
         self._drop_graph()
         object.__setattr__(self, "_layers", list(self._stack))

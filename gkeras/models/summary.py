@@ -43,13 +43,23 @@ def _connections(model, layer):
     return out
 
 
+def _is_sequential_like(model):
+    """As Keras: one node per depth, each with one input, and no layer used twice."""
+    for nodes in model._nodes_by_depth.values():
+        if len(nodes) > 1 or len(nodes[0].input_tensors) > 1:
+            return False
+    return all(sum(id(node) in model._network_nodes for node in layer._inbound_nodes) <= 1
+               for layer in model.layers)
+
+
 def print_summary(model, line_length=None, positions=None, print_fn=None, expand_nested=False,
                   indent=""):
     print_fn = print_fn or print
+    if not model.built:
+        raise ValueError(f"Model '{model.name}' has not yet been built. Build the model first "
+                         "by calling `build()` or by calling the model on a batch of data.")
     sequential = type(model).__name__ == "Sequential" or not getattr(
-        model, "_is_graph_network", False) or all(
-        len(layer._inbound_nodes) <= 1 and len(_connections(model, layer)) <= 1
-        for layer in model.layers)
+        model, "_is_graph_network", False) or _is_sequential_like(model)
     if sequential:
         line_length = line_length or 65
         positions = positions or [0.45, 0.85, 1.0]

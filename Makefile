@@ -1,0 +1,33 @@
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: test demo bench gpu-check clean
+
+# A fresh virtual environment every time, so the tests see exactly what a new machine gets.
+test:
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pytest -q tests
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+
+demo: $(PY)
+	$(PY) examples/demo_digits.py
+
+bench: $(PY)
+	$(PY) bench/bench_train.py
+
+# On a CUDA machine without network: its python3 already has cupy, numpy, h5py, pytest, torch.
+gpu-check:
+	$(PYTHON) -m pip install -q --no-index --no-deps --no-build-isolation -e .
+	KERAS_BACKEND=cupy $(PYTHON) -m pytest -q -m gpu tests
+	KERAS_BACKEND=cupy $(PYTHON) bench/bench_train.py --quick --frameworks gkeras,torch
+
+clean:
+	rm -rf $(VENV) build *.egg-info examples/*.h5

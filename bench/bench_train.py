@@ -1,0 +1,176 @@
+"""Training throughput, side by side: gkeras, PyTorch eager and Keras 3 (each if installed).
+
+Each framework runs in its own subprocess on the same synthetic data and reports training
+samples/second for the same model, optimizer (Adam) and batch size.
+
+    python bench/bench_train.py                       # all frameworks found
+    python bench/bench_train.py --frameworks gkeras,torch --quick
+    python bench/bench_train.py --profile             # share of gkeras's time inside array math
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+WORKLOADS = {
+    # name: (input features, hidden layer sizes, classes, batch size)
+    "mlp": (784, (512, 512), 10, 128),
+}
+
+
+def make_data(workload, n):
+    features, _, classes, _ = WORKLOADS[workload]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, features)).astype("float32")
+    y = rng.integers(0, classes, n)
+    return x, np.eye(classes, dtype="float32")[y]
+
+
+def run_gkeras(workload, n, epochs):
+    import gkeras as keras
+    features, hidden, classes, batch = WORKLOADS[workload]
+    x, y = make_data(workload, n)
+    model = keras.Sequential([keras.layers.Dense(hidden[0], activation="relu",
+                                                 input_shape=(features,))] +
+                             [keras.layers.Dense(h, activation="relu") for h in hidden[1:]] +
+                             [keras.layers.Dense(classes, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    model.fit(x[:batch * 5], y[:batch * 5], batch_size=batch, epochs=1, verbose=0)  # warm-up
+    keras.backends.current().synchronize()
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0)
+    keras.backends.current().synchronize()
+    return n * epochs / (time.perf_counter() - start), keras.backend.backend()
+
+
+def run_torch(workload, n, epochs):
+    import torch
+    features, hidden, classes, batch = WORKLOADS[workload]
+    device = "cuda" if os.environ.get("KERAS_BACKEND") == "cupy" and torch.cuda.is_available() \
+        else "cpu"
+    x, y = make_data(workload, n)
+    x, y = torch.from_numpy(x).to(device), torch.from_numpy(y.argmax(1)).to(device)
+    sizes = (features,) + hidden
+    layers = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], classes)).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def epoch(count):
+        order = torch.randperm(count, device=device)
+        for i in range(0, count, batch):
+            idx = order[i:i + batch]
+            opt.zero_grad()
+            loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+
+    epoch(batch * 5)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(epochs):
+        epoch(n)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return n * epochs / (time.perf_counter() - start), device
+
+
+def run_keras(workload, n, epochs):
+    import keras
+    features, hidden, classes, batch = WORKLOADS[workload]
+    x, y = make_data(workload, n)
+    model = keras.Sequential([keras.Input((features,))] +
+                             [keras.layers.Dense(h, activation="relu") for h in hidden] +
+                             [keras.layers.Dense(classes, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    model.fit(x[:batch * 5], y[:batch * 5], batch_size=batch, epochs=1, verbose=0)
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0)
+    return n * epochs / (time.perf_counter() - start), keras.backend.backend()
+
+
+RUNNERS = {"gkeras": run_gkeras, "torch": run_torch, "keras-torch": run_keras,
+           "keras-jax": run_keras}
+
+
+def profile_gkeras(workload, n):
+    """Share of fit's time spent inside NumPy calls (cProfile; its overhead counts against us)."""
+    import cProfile
+    import pstats
+    import gkeras as keras
+    features, hidden, classes, batch = WORKLOADS[workload]
+    x, y = make_data(workload, n)
+    model = keras.Sequential([keras.layers.Dense(hidden[0], activation="relu",
+                                                 input_shape=(features,))] +
+                             [keras.layers.Dense(h, activation="relu") for h in hidden[1:]] +
+                             [keras.layers.Dense(classes, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    model.fit(x[:batch * 5], y[:batch * 5], batch_size=batch, epochs=1, verbose=0)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    total = stats.total_tt
+    math_time = 0.0
+    for (filename, _, name), (_, _, tottime, _, _) in stats.stats.items():
+        builtin = filename == "~"
+        if builtin and any(key in name for key in ("numpy", "ufunc", "ndarray", "matmul")):
+            math_time += tottime
+    return math_time / total, total
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--frameworks", default="gkeras,torch,keras-torch,keras-jax")
+    parser.add_argument("--workloads", default="mlp")
+    parser.add_argument("--samples", type=int, default=128 * 100)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="fewer samples (GPU check)")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.quick:
+        args.samples, args.epochs = 128 * 40, 1
+
+    if args.worker:
+        framework, workload = args.worker.split(":")
+        rate, device = RUNNERS[framework](workload, args.samples, args.epochs)
+        print(json.dumps({"rate": rate, "device": device}))
+        return
+    if args.profile:
+        for workload in args.workloads.split(","):
+            share, total = profile_gkeras(workload, args.samples)
+            print(f"{workload}: {share:.1%} of {total:.2f} s of fit() (under cProfile) is "
+                  "inside NumPy calls")
+        return
+
+    print(f"samples/epoch={args.samples} epochs={args.epochs}")
+    print(f"{'workload':10} {'framework':12} {'device':8} {'samples/s':>12}")
+    for workload in args.workloads.split(","):
+        for framework in args.frameworks.split(","):
+            env = dict(os.environ)
+            if framework.startswith("keras-"):
+                env["KERAS_BACKEND"] = framework.split("-", 1)[1]
+                env["KERAS_HOME"] = env.get("BENCH_KERAS_HOME", "/tmp/bench-keras-home")
+            proc = subprocess.run(
+                [sys.executable, __file__, "--worker", f"{framework}:{workload}",
+                 "--samples", str(args.samples), "--epochs", str(args.epochs)],
+                capture_output=True, text=True, env=env)
+            if proc.returncode != 0:
+                reason = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+                print(f"{workload:10} {framework:12} {'-':8} {'skipped':>12}  ({reason[:70]})")
+                continue
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(f"{workload:10} {framework:12} {result['device']:8} {result['rate']:12.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,516 @@
+"""Every differentiable op in gkeras.ops: forward vs NumPy, gradient vs finite differences.
+
+Gradients are checked in float64 with central differences of ``sum(op(inputs) * upstream)``
+for a random ``upstream``; the analytic side seeds the tape with ``output_gradients`` so no
+other op is involved. ``test_table_covers_every_differentiable_op`` fails when an op is added
+to gkeras.ops without a case here.
+"""
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+from gkeras import GradientTape, Tensor, ops
+
+RNG = np.random.default_rng(20240611)
+EPS = 1e-6
+
+
+def normal(*shape):
+    return RNG.standard_normal(shape)
+
+
+def positive(*shape):
+    return RNG.uniform(0.5, 2.0, shape)
+
+
+def away_from(*shape, points=(0.0,), margin=0.05, scale=1.5):
+    """Uniform in [-scale, scale], nudged at least ``margin`` away from kinks at ``points``."""
+    x = RNG.uniform(-scale, scale, shape)
+    for p in points:
+        near = np.abs(x - p) < margin
+        x = np.where(near, p + np.where(x >= p, margin, -margin) * 2, x)
+    return x
+
+
+class Case:
+    """``fn(*tensors)`` on float64 ``args``; ``reference(*arrays)`` is the NumPy forward."""
+
+    def __init__(self, fn, args, reference=None, eps=EPS, rtol=1e-6, atol=1e-8, label=""):
+        self.fn, self.args, self.reference = fn, [np.asarray(a, "float64") for a in args], reference
+        self.eps, self.rtol, self.atol, self.label = eps, rtol, atol, label
+
+
+def _value(fn, arrays):
+    return np.asarray(fn(*[Tensor(a) for a in arrays]).numpy(), dtype="float64")
+
+
+def numeric_gradients(fn, arrays, upstream, eps):
+    arrays = [a.copy() for a in arrays]
+    grads = []
+    for a in arrays:
+        g = np.zeros_like(a)
+        for index in np.ndindex(*a.shape):
+            original = a[index]
+            a[index] = original + eps
+            plus = np.sum(_value(fn, arrays) * upstream)
+            a[index] = original - eps
+            minus = np.sum(_value(fn, arrays) * upstream)
+            a[index] = original
+            g[index] = (plus - minus) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+def analytic_gradients(fn, arrays, upstream):
+    tensors = [Tensor(a) for a in arrays]
+    with GradientTape() as tape:
+        tape.watch(tensors)
+        out = fn(*tensors)
+    grads = tape.gradient(out, tensors, output_gradients=upstream)
+    return out, grads
+
+
+def check_case(case):
+    out_value = _value(case.fn, case.args)
+    if case.reference is not None:
+        np.testing.assert_allclose(out_value, case.reference(*case.args), rtol=1e-10,
+                                   atol=1e-12, err_msg="forward value")
+    upstream = RNG.standard_normal(out_value.shape)
+    out, grads = analytic_gradients(case.fn, case.args, upstream)
+    numeric = numeric_gradients(case.fn, case.args, upstream, case.eps)
+    for i, (g, n) in enumerate(zip(grads, numeric)):
+        assert g is not None, f"input {i}: no gradient"
+        assert g.shape == n.shape, f"input {i}: gradient shape {g.shape} != {n.shape}"
+        assert np.all(np.isfinite(g.numpy()))
+        np.testing.assert_allclose(g.numpy(), n, rtol=case.rtol, atol=case.atol,
+                                   err_msg=f"gradient of input {i}")
+
+
+# --- the table ---------------------------------------------------------------------------
+
+def _binary_cases(op, reference, make=normal):
+    shapes = [((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((3, 1), (1, 5)), ((2, 1, 4), (3, 1)),
+              ((), (3,)), ((2, 3), ())]
+    cases = [Case(op, [make(*sa), make(*sb)], reference, label=f"{sa}x{sb}")
+             for sa, sb in shapes]
+    cases.append(Case(lambda a: op(a, 0.75), [make(2, 3)], lambda a: reference(a, 0.75),
+                      label="python scalar b"))
+    cases.append(Case(lambda b: op(1.25, b), [make(2, 3)], lambda b: reference(1.25, b),
+                      label="python scalar a"))
+    return cases
+
+
+def _unary(op, reference, make=normal):
+    return [Case(op, [make(3, 5)], reference, label="(3,5)"),
+            Case(op, [make(2, 1, 3)], reference, label="(2,1,3)"),
+            Case(op, [make()], reference, label="scalar")]
+
+
+def _nonzero(*shape):
+    return away_from(*shape, margin=0.3)
+
+
+def _reduction_cases(op, reference, make=normal):
+    cases = []
+    for axis in (None, 0, -1, (0, 2), 1):
+        for keepdims in (False, True):
+            cases.append(Case(lambda x, a=axis, k=keepdims: op(x, axis=a, keepdims=k),
+                              [make(2, 3, 4)],
+                              lambda x, a=axis, k=keepdims: reference(x, axis=a, keepdims=k),
+                              label=f"axis={axis} keepdims={keepdims}"))
+    return cases
+
+
+def _np_logsumexp(x, axis=None, keepdims=False):
+    return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+
+
+def _np_norm(x, axis=None, keepdims=False):
+    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+
+
+def _np_softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+_np_erf = np.vectorize(math.erf)
+
+_MATMUL_SHAPES = [((3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)), ((2, 3, 4), (4, 5)),
+                  ((3, 4), (2, 4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)),
+                  ((4,), (2, 4, 5)), ((2, 3, 4), (4,)), ((2, 1, 3, 4), (5, 4, 2))]
+
+
+def _prod_with_zeros():
+    one_zero = normal(2, 3)
+    one_zero[0, 1] = 0.0
+    two_zeros = normal(2, 3)
+    two_zeros[1, 0] = two_zeros[1, 2] = 0.0
+    return [Case(lambda x: ops.prod(x, axis=1), [one_zero], lambda x: np.prod(x, axis=1),
+                 label="one zero"),
+            Case(lambda x: ops.prod(x, axis=-1), [two_zeros], lambda x: np.prod(x, axis=-1),
+                 label="two zeros")]
+
+
+TABLE = {
+    "add": _binary_cases(ops.add, np.add),
+    "subtract": _binary_cases(ops.subtract, np.subtract),
+    "multiply": _binary_cases(ops.multiply, np.multiply),
+    "divide": _binary_cases(ops.divide, np.divide, make=_nonzero),
+    "true_divide": _binary_cases(ops.true_divide, np.true_divide, make=_nonzero),
+    "power": [Case(ops.power, [positive(3, 4), normal(3, 4)], np.power),
+              Case(ops.power, [positive(2, 3, 4), normal(4)], np.power, label="broadcast"),
+              Case(lambda a: ops.power(a, 3), [normal(2, 3)], lambda a: a ** 3, label="int exp"),
+              Case(lambda b: ops.power(2.0, b), [normal(4)], lambda b: 2.0 ** b,
+                   label="scalar base")],
+    "maximum": _binary_cases(ops.maximum, np.maximum),
+    "minimum": _binary_cases(ops.minimum, np.minimum),
+    "where": [Case(lambda x, y: ops.where(np.array([[True, False, True, False]] * 3), x, y),
+                   [normal(3, 4), normal(3, 4)],
+                   lambda x, y: np.where(np.array([[True, False, True, False]] * 3), x, y)),
+              Case(lambda x, y: ops.where(np.array([True, False, True]), x, y),
+                   [normal(2, 3), normal(1)],
+                   lambda x, y: np.where(np.array([True, False, True]), x, y),
+                   label="broadcast")],
+    "negative": _unary(ops.negative, np.negative),
+    "exp": _unary(ops.exp, np.exp),
+    "log": _unary(ops.log, np.log, make=positive),
+    "log1p": _unary(ops.log1p, np.log1p, make=lambda *s: RNG.uniform(-0.5, 2.0, s)),
+    "expm1": _unary(ops.expm1, np.expm1),
+    "sqrt": _unary(ops.sqrt, np.sqrt, make=positive),
+    "square": _unary(ops.square, np.square),
+    "abs": _unary(ops.abs, np.abs, make=away_from),
+    "absolute": _unary(ops.absolute, np.abs, make=away_from),
+    "tanh": _unary(ops.tanh, np.tanh),
+    "sin": _unary(ops.sin, np.sin),
+    "cos": _unary(ops.cos, np.cos),
+    "reciprocal": _unary(ops.reciprocal, np.reciprocal, make=_nonzero),
+    "softsign": _unary(ops.softsign, lambda x: x / (1 + np.abs(x)), make=away_from),
+    "erf": _unary(ops.erf, _np_erf, make=lambda *s: RNG.uniform(-3, 3, s)),
+    "sigmoid": _unary(ops.sigmoid, lambda x: 1 / (1 + np.exp(-x)),
+                      make=lambda *s: RNG.uniform(-6, 6, s)),
+    "softplus": _unary(ops.softplus, lambda x: np.log1p(np.exp(x)),
+                       make=lambda *s: RNG.uniform(-6, 6, s)),
+    "relu": _unary(ops.relu, lambda x: np.maximum(x, 0), make=away_from),
+    "clip": [Case(lambda x: ops.clip(x, -0.5, 0.75), [away_from(4, 5, points=(-0.5, 0.75))],
+                  lambda x: np.clip(x, -0.5, 0.75))],
+    "matmul": [Case(ops.matmul, [normal(*sa), normal(*sb)], np.matmul, label=f"{sa}@{sb}")
+               for sa, sb in _MATMUL_SHAPES],
+    "linear": [Case(ops.linear, [normal(2, 3, 4), normal(4, 5), normal(5)],
+                    lambda x, k, b: x @ k + b, label="3-D input"),
+               Case(ops.linear, [normal(3, 4), normal(4, 2), normal(2)],
+                    lambda x, k, b: x @ k + b, label="2-D input"),
+               Case(lambda x, k: ops.linear(x, k), [normal(2, 3, 4), normal(4, 5)],
+                    lambda x, k: x @ k, label="no bias"),
+               Case(ops.linear, [normal(4), normal(4, 3), normal(3)],
+                    lambda x, k, b: x @ k + b, label="1-D input")],
+    "tensordot": [Case(lambda a, b, ax=axes: ops.tensordot(a, b, ax), [normal(*sa), normal(*sb)],
+                       lambda a, b, ax=axes: np.tensordot(a, b, ax), label=str(axes))
+                  for sa, sb, axes in [((3, 4), (4, 5), 1), ((2, 3, 4), (3, 4, 5), 2),
+                                       ((2, 3, 4), (3, 2, 5), ([1, 0], [0, 1])),
+                                       ((2, 3, 4), (4, 3, 5), ([2, 1], [0, 1])),
+                                       ((2, 3, 4), (4, 2), ([-1], [0])),
+                                       ((3, 2), (2, 3), 0)]],
+    "sum": _reduction_cases(ops.sum, np.sum),
+    "mean": _reduction_cases(ops.mean, np.mean),
+    "max": _reduction_cases(ops.max, np.max),
+    "min": _reduction_cases(ops.min, np.min),
+    "prod": _reduction_cases(ops.prod, np.prod) + _prod_with_zeros(),
+    "var": _reduction_cases(ops.var, np.var),
+    "std": _reduction_cases(ops.std, np.std),
+    "logsumexp": _reduction_cases(ops.logsumexp, _np_logsumexp),
+    "norm": _reduction_cases(ops.norm, _np_norm),
+    "softmax": [Case(ops.softmax, [normal(3, 5)], _np_softmax),
+                Case(lambda x: ops.softmax(x, axis=0), [normal(3, 5)],
+                     lambda x: _np_softmax(x, axis=0), label="axis 0"),
+                Case(lambda x: ops.softmax(x, axis=1), [normal(2, 3, 4)],
+                     lambda x: _np_softmax(x, axis=1), label="axis 1 of 3-D")],
+    "log_softmax": [Case(ops.log_softmax, [normal(3, 5)], lambda x: np.log(_np_softmax(x))),
+                    Case(lambda x: ops.log_softmax(x, axis=0), [normal(3, 5)],
+                         lambda x: np.log(_np_softmax(x, axis=0)), label="axis 0")],
+    "reshape": [Case(lambda x: ops.reshape(x, (4, -1)), [normal(2, 3, 4)],
+                     lambda x: x.reshape(4, -1))],
+    "transpose": [Case(ops.transpose, [normal(2, 3, 4)], np.transpose, label="reverse"),
+                  Case(lambda x: ops.transpose(x, (1, 2, 0)), [normal(2, 3, 4)],
+                       lambda x: np.transpose(x, (1, 2, 0)), label="(1, 2, 0)"),
+                  Case(lambda x: ops.transpose(x, (0, -1, 1)), [normal(2, 3, 4)],
+                       lambda x: np.transpose(x, (0, -1, 1)), label="negative axis")],
+    "swapaxes": [Case(lambda x: ops.swapaxes(x, 0, -1), [normal(2, 3, 4)],
+                      lambda x: np.swapaxes(x, 0, -1))],
+    "expand_dims": [Case(lambda x: ops.expand_dims(x, 1), [normal(2, 3)],
+                         lambda x: np.expand_dims(x, 1)),
+                    Case(lambda x: ops.expand_dims(x, -1), [normal(2, 3)],
+                         lambda x: np.expand_dims(x, -1), label="-1")],
+    "squeeze": [Case(ops.squeeze, [normal(2, 1, 3, 1)], np.squeeze),
+                Case(lambda x: ops.squeeze(x, 1), [normal(2, 1, 3, 1)],
+                     lambda x: np.squeeze(x, 1), label="axis 1")],
+    "flatten": [Case(ops.flatten, [normal(2, 3, 4)], lambda x: x.reshape(2, -1))],
+    "broadcast_to": [Case(lambda x: ops.broadcast_to(x, (2, 3, 4)), [normal(3, 1)],
+                          lambda x: np.broadcast_to(x, (2, 3, 4)))],
+    "concatenate": [Case(lambda a, b, c: ops.concatenate([a, b, c], axis=1),
+                         [normal(2, 1, 3), normal(2, 3, 3), normal(2, 2, 3)],
+                         lambda a, b, c: np.concatenate([a, b, c], axis=1)),
+                    Case(lambda a, b: ops.concatenate([a, b]), [normal(2, 3), normal(2, 1)],
+                         lambda a, b: np.concatenate([a, b], axis=-1), label="default axis")],
+    "stack": [Case(lambda a, b, c: ops.stack([a, b, c]), [normal(2, 3)] * 3,
+                   lambda a, b, c: np.stack([a, b, c])),
+              Case(lambda a, b: ops.stack([a, b], axis=-1), [normal(2, 3), normal(2, 3)],
+                   lambda a, b: np.stack([a, b], axis=-1), label="axis -1")],
+    "split": [Case(lambda x, k=k: ops.split(x, 3, axis=1)[k], [normal(2, 6)],
+                   lambda x, k=k: np.split(x, 3, axis=1)[k], label=f"sections part {k}")
+              for k in (0, 2)] +
+             [Case(lambda x, k=k: ops.split(x, [1, 3], axis=0)[k], [normal(5, 2)],
+                   lambda x, k=k: np.split(x, [1, 3], axis=0)[k], label=f"indices part {k}")
+              for k in (0, 1, 2)],
+    "tile": [Case(lambda x: ops.tile(x, (2, 1, 3)), [normal(2, 3)],
+                  lambda x: np.tile(x, (2, 1, 3))),
+             Case(lambda x: ops.tile(x, (2,)), [normal(2, 3)], lambda x: np.tile(x, (2,)),
+                  label="short reps")],
+    "repeat": [Case(lambda x: ops.repeat(x, 3, axis=1), [normal(2, 3)],
+                    lambda x: np.repeat(x, 3, axis=1)),
+               Case(lambda x: ops.repeat(x, 2), [normal(2, 3)], lambda x: np.repeat(x, 2),
+                    label="flattened")],
+    "pad": [Case(lambda x: ops.pad(x, ((1, 2), (0, 3))), [normal(2, 3)],
+                 lambda x: np.pad(x, ((1, 2), (0, 3)))),
+            Case(lambda x: ops.pad(x, ((0, 0), (2, 1), (1, 1)), constant_values=1.5),
+                 [normal(2, 3, 2)],
+                 lambda x: np.pad(x, ((0, 0), (2, 1), (1, 1)), constant_values=1.5),
+                 label="constant 1.5")],
+    "getitem": [Case(lambda x, i=index: ops.getitem(x, i), [normal(4, 5)],
+                     lambda x, i=index: x[i], label=repr(index))
+                for index in [(slice(1, None), slice(None, None, 2)), (Ellipsis, 1),
+                              slice(None, None, -1), 2, np.array([0, 2, 0, 0]),
+                              (np.array([0, 1, 0, 0]), np.array([2, 2, 2, 4])),
+                              (slice(None), [4, 4, 1]), np.array([True, False, True, True])]],
+    "take": [Case(lambda x: ops.take(x, np.array([[0, 2], [2, 2]]), axis=0), [normal(3, 4)],
+                  lambda x: np.take(x, np.array([[0, 2], [2, 2]]), axis=0), label="axis 0"),
+             Case(lambda x: ops.take(x, np.array([3, 0, 3]), axis=1), [normal(2, 4, 2)],
+                  lambda x: np.take(x, np.array([3, 0, 3]), axis=1), label="axis 1"),
+             Case(lambda x: ops.take(x, np.array([5, 1, 5])), [normal(2, 3)],
+                  lambda x: np.take(x, np.array([5, 1, 5])), label="flattened"),
+             Case(lambda x: ops.take(x, 2, axis=0), [normal(3, 2)],
+                  lambda x: np.take(x, 2, axis=0), label="scalar index")],
+    # through float32 and back: linear, so a larger step keeps the float32 rounding small
+    "cast": [Case(lambda x: ops.cast(ops.cast(x, "float32"), "float64"), [normal(2, 3)],
+                  lambda x: x.astype("float32").astype("float64"), eps=1e-2, rtol=1e-4,
+                  atol=1e-4)],
+}
+
+# Ops whose gradient is not a finite-difference matter; tested by hand below.
+HAND_TESTED = {"stop_gradient"}
+
+NON_DIFFERENTIABLE = {
+    "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and",
+    "logical_or", "logical_not", "sign", "round", "floor", "ceil", "argmax", "argmin", "isnan",
+    "isfinite", "zeros_like", "ones_like", "zeros", "ones", "one_hot", "convert_to_tensor",
+    "convert_to_numpy",
+}
+
+
+def _public_ops():
+    return {name for name, obj in vars(ops).items()
+            if not name.startswith("_") and inspect.isfunction(obj)
+            and obj.__module__ == ops.__name__}
+
+
+def test_table_covers_every_differentiable_op():
+    missing = _public_ops() - set(TABLE) - HAND_TESTED - NON_DIFFERENTIABLE
+    assert not missing, f"differentiable ops without a finite-difference case: {sorted(missing)}"
+    stale = (set(TABLE) | HAND_TESTED | NON_DIFFERENTIABLE) - _public_ops()
+    assert not stale, f"table names that are not ops: {sorted(stale)}"
+
+
+@pytest.mark.parametrize("name,index", [(n, i) for n, cases in TABLE.items()
+                                        for i in range(len(cases))])
+def test_op_forward_and_gradient(name, index):
+    check_case(TABLE[name][index])
+
+
+# --- cases finite differences cannot check -------------------------------------------------
+
+def _grad(fn, *arrays, upstream=None):
+    tensors = [Tensor(np.asarray(a, dtype="float64" if isinstance(a, list) else None))
+               for a in arrays]
+    with GradientTape() as tape:
+        tape.watch(tensors)
+        out = fn(*tensors)
+    grads = tape.gradient(out, tensors, output_gradients=upstream)
+    return out, [None if g is None else g.numpy() for g in grads]
+
+
+@pytest.mark.parametrize("op,expected_grad", [(ops.max, [0, 0.5, 0.5, 0]),
+                                              (ops.min, [0.5, 0, 0, 0.5])])
+def test_max_min_share_gradient_among_ties(op, expected_grad):
+    out, (g,) = _grad(op, [1.0, 3.0, 3.0, 1.0])
+    np.testing.assert_array_equal(out.numpy(), 3.0 if op is ops.max else 1.0)
+    np.testing.assert_allclose(g, expected_grad)
+
+
+def test_max_ties_per_axis():
+    x = [[2.0, 2.0, 1.0], [0.0, 5.0, 5.0]]
+    _, (g,) = _grad(lambda t: ops.max(t, axis=1), x, upstream=np.array([2.0, 4.0]))
+    np.testing.assert_allclose(g, [[1.0, 1.0, 0.0], [0.0, 2.0, 2.0]])
+
+
+@pytest.mark.parametrize("op", [ops.maximum, ops.minimum])
+def test_maximum_minimum_ties_go_to_first_argument(op):
+    out, (ga, gb) = _grad(op, [1.0, 2.0], [1.0, 0.0] if op is ops.maximum else [1.0, 5.0])
+    np.testing.assert_allclose(ga, [1.0, 1.0])
+    np.testing.assert_allclose(gb, [0.0, 0.0])
+
+
+def test_stop_gradient_blocks_the_gradient():
+    x = np.array([1.5, -2.0, 3.0])
+    out, (g,) = _grad(lambda t: t * ops.stop_gradient(t), x)
+    np.testing.assert_allclose(out.numpy(), x * x)
+    np.testing.assert_allclose(g, x)  # d/dx x * c = c, not 2x
+    _, (g_only,) = _grad(ops.stop_gradient, x)
+    assert g_only is None
+
+
+def test_cast_keeps_the_source_dtype_in_the_gradient_and_int_cast_is_not_differentiable():
+    x = Tensor(np.array([1.25, -2.5]))
+    with GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = ops.cast(x, "float32")
+        as_int = ops.cast(x, "int32")
+    assert y.dtype == np.float32
+    assert tape.gradient(y, x).dtype == np.float64
+    assert not as_int.requires_grad
+    np.testing.assert_array_equal(as_int.numpy(), [1, -2])
+
+
+def test_softmax_and_log_softmax_on_large_logits():
+    x = np.array([[1000.0, 0.0, -1000.0], [-1000.0, -1000.0, -1001.0]])
+    for dtype in ("float32", "float64"):
+        out, (g,) = _grad(ops.softmax, x.astype(dtype), upstream=np.ones((2, 3)))
+        np.testing.assert_allclose(out.numpy(), [[1, 0, 0], [e := 1 / (2 + np.exp(-1.0)), e,
+                                                           1 - 2 * e]], rtol=1e-6)
+        assert np.all(np.isfinite(g))
+        out, (g,) = _grad(ops.log_softmax, x.astype(dtype), upstream=np.ones((2, 3)))
+        lse = -1000.0 + np.log(2 + np.exp(-1.0))
+        np.testing.assert_allclose(out.numpy(), [[0, -1000, -2000],
+                                                 [-1000 - lse, -1000 - lse, -1001 - lse]],
+                                   rtol=1e-6)
+        assert np.all(np.isfinite(g))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sigmoid_and_softplus_are_finite_at_plus_minus_1000(dtype):
+    x = np.array([-1000.0, 1000.0], dtype)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # no hidden overflow
+        out, (g,) = _grad(ops.sigmoid, x)
+        np.testing.assert_array_equal(out.numpy(), [0.0, 1.0])
+        np.testing.assert_array_equal(g, [0.0, 0.0])
+        out, (g,) = _grad(ops.softplus, x)
+        np.testing.assert_array_equal(out.numpy(), [0.0, 1000.0])
+        np.testing.assert_array_equal(g, [0.0, 1.0])
+
+
+def test_getitem_repeated_indices_accumulate():
+    x = np.arange(5.0)
+    _, (g,) = _grad(lambda t: t[np.array([1, 1, 3, 1])], x, upstream=np.array([1.0, 2, 4, 8]))
+    np.testing.assert_array_equal(g, [0, 11, 0, 4, 0])
+
+
+def test_take_repeated_indices_accumulate():
+    x = np.arange(6.0).reshape(3, 2)
+    _, (g,) = _grad(lambda t: ops.take(t, np.array([2, 0, 2]), axis=0), x,
+                    upstream=np.array([[1.0, 2], [3, 4], [5, 6]]))
+    np.testing.assert_array_equal(g, [[3, 4], [0, 0], [6, 8]])
+
+
+def test_erf_forward_matches_math_erf_over_wide_range():
+    x = np.linspace(-8, 8, 401)
+    np.testing.assert_allclose(ops.erf(x).numpy(), _np_erf(x), rtol=1e-13, atol=1e-15)
+
+
+def test_split_rejects_uneven_sections():
+    with pytest.raises(ValueError, match="does not divide"):
+        ops.split(np.zeros((2, 5)), 2, axis=1)
+
+
+# --- Tensor operators ------------------------------------------------------------------------
+
+OPERATOR_CASES = [
+    ("a + b", lambda a, b: a + b, np.add, ((2, 3), (3,))),
+    ("a - b", lambda a, b: a - b, np.subtract, ((2, 3), (2, 1))),
+    ("a * b", lambda a, b: a * b, np.multiply, ((2, 3), (2, 3))),
+    ("a / b", lambda a, b: a / b, np.divide, ((2, 3), (3,))),
+    ("a ** b", lambda a, b: a ** b, np.power, ((2, 3), (2, 3))),
+    ("a @ b", lambda a, b: a @ b, np.matmul, ((2, 3), (3, 4))),
+    ("-a", lambda a: -a, np.negative, ((2, 3),)),
+    ("abs(a)", lambda a: abs(a), np.abs, ((2, 3),)),
+    ("a[1:, 0]", lambda a: a[1:, 0], lambda a: a[1:, 0], ((3, 2),)),
+    ("a.T", lambda a: a.T, np.transpose, ((2, 3),)),
+    ("a.reshape", lambda a: a.reshape(3, 2), lambda a: a.reshape(3, 2), ((2, 3),)),
+    ("2.5 + a", lambda a: 2.5 + a, lambda a: 2.5 + a, ((2, 3),)),
+    ("float32(2) * a", lambda a: np.float32(2) * a, lambda a: 2 * a, ((2, 3),)),
+    ("float64 - a", lambda a: np.float64(1.5) - a, lambda a: 1.5 - a, ((2, 3),)),
+    ("array / a", lambda a: np.arange(1.0, 4.0) / a, lambda a: np.arange(1.0, 4.0) / a,
+     ((2, 3),)),
+    ("2 ** a", lambda a: 2 ** a, lambda a: 2.0 ** a, ((2, 3),)),
+    ("array ** a", lambda a: np.array([0.5, 2.0, 3.0]) ** a,
+     lambda a: np.array([0.5, 2.0, 3.0]) ** a, ((2, 3),)),
+    ("array @ a", lambda a: np.ones((4, 2)) @ a, lambda a: np.ones((4, 2)) @ a, ((2, 3),)),
+    ("array * a", lambda a: np.full((2, 1), 3.0) * a, lambda a: 3.0 * a, ((2, 3),)),
+]
+
+
+@pytest.mark.parametrize("label,fn,reference,shapes", OPERATOR_CASES,
+                         ids=[c[0] for c in OPERATOR_CASES])
+def test_tensor_operators(label, fn, reference, shapes):
+    arrays = [positive(*s) for s in shapes]  # positive: valid for ** and /
+    out = fn(*[Tensor(a) for a in arrays])
+    assert isinstance(out, Tensor), f"{label} returned {type(out).__name__}"
+    check_case(Case(fn, arrays, reference))
+
+
+def test_reflected_numpy_scalar_keeps_float32():
+    t = Tensor(np.ones(3, "float32"))
+    assert (np.float32(2) * t).dtype == np.float32
+    assert (2.0 * t).dtype == np.float32  # Python floats are weak, as in NumPy 2
+
+
+def test_comparison_operators_and_non_differentiable_ops():
+    a, b = np.array([1.0, -2.0, 3.5, np.nan]), np.array([1.0, 0.0, 4.0, 1.0])
+    ta = Tensor(a)
+    with GradientTape() as tape:
+        tape.watch(ta)
+        results = {
+            "==": (ta == b, a == b), "!=": (ta != b, a != b), ">": (ta > b, a > b),
+            ">=": (ta >= b, a >= b), "<": (ta < b, a < b), "<=": (ta <= b, a <= b),
+            "sign": (ops.sign(ta), np.sign(a)), "floor": (ops.floor(ta), np.floor(a)),
+            "ceil": (ops.ceil(ta), np.ceil(a)), "round": (ops.round(ta), np.round(a)),
+            "isnan": (ops.isnan(ta), np.isnan(a)), "isfinite": (ops.isfinite(ta), np.isfinite(a)),
+            "logical_and": (ops.logical_and(ta > 0, b > 0), (a > 0) & (b > 0)),
+            "logical_or": (ops.logical_or(ta > 0, b > 0), (a > 0) | (b > 0)),
+            "logical_not": (ops.logical_not(ta > 0), ~(a > 0)),
+            "zeros_like": (ops.zeros_like(ta), np.zeros(4)),
+            "ones_like": (ops.ones_like(ta), np.ones(4)),
+        }
+    for name, (got, want) in results.items():
+        assert isinstance(got, Tensor) and not got.requires_grad, name
+        np.testing.assert_array_equal(got.numpy(), want, err_msg=name)
+
+
+def test_argmax_argmin_follow_keras_defaults():
+    x = np.array([[1.0, 7.0, 3.0], [9.0, 0.0, 4.0]])
+    assert int(ops.argmax(x)) == 3  # axis=None: index into the flattened tensor
+    assert int(ops.argmin(x)) == 4
+    np.testing.assert_array_equal(ops.argmax(x, axis=1).numpy(), [1, 0])
+    np.testing.assert_array_equal(ops.argmin(x, axis=0).numpy(), [0, 1, 0])
+    assert ops.argmax(x, axis=1, keepdims=True).shape == (2, 1)
+
+
+def test_one_hot_zeros_ones_and_conversions():
+    np.testing.assert_array_equal(ops.one_hot(np.array([2, 0]), 3).numpy(),
+                                  [[0, 0, 1], [1, 0, 0]])
+    assert ops.zeros((2, 3)).shape == (2, 3) and not ops.zeros((2, 3)).numpy().any()
+    np.testing.assert_array_equal(ops.ones((2,), dtype="int32").numpy(), [1, 1])
+    t = ops.convert_to_tensor([1.0, 2.0], dtype="float32")
+    assert t.dtype == np.float32 and ops.convert_to_tensor(t) is t
+    assert isinstance(ops.convert_to_numpy(t), np.ndarray)
+    np.testing.assert_array_equal(ops.convert_to_numpy(t), [1.0, 2.0])

@@ -117,7 +117,13 @@ def compute_fans(shape):
 
 
 class VarianceScaling(_Random):
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
+                 input_axes=None, output_axes=None):
+        if input_axes is not None or output_axes is not None:
+            # Keras 3.15 configs carry these keys; only their default (None) is supported
+            raise ValueError(f"{type(self).__name__}: input_axes/output_axes are not supported "
+                             f"(fans use the last two axes), received input_axes={input_axes!r}, "
+                             f"output_axes={output_axes!r}.")
         if scale <= 0:
             raise ValueError(f"VarianceScaling: scale must be positive, got {scale}.")
         if mode not in ("fan_in", "fan_out", "fan_avg"):
@@ -154,8 +160,8 @@ class VarianceScaling(_Random):
 
 def _variance_scaling(name, scale, mode, distribution):
     class Named(VarianceScaling):
-        def __init__(self, seed=None):
-            super().__init__(scale, mode, distribution, seed)
+        def __init__(self, seed=None, input_axes=None, output_axes=None):
+            super().__init__(scale, mode, distribution, seed, input_axes, output_axes)
 
         def get_config(self):
             return {"seed": self.seed}

@@ -697,17 +697,9 @@ def is_sparse_categorical(loss):
     return _loss_function(loss) is sparse_categorical_crossentropy
 
 
-def class_weight_to_sample_weight(y, class_weight):
-    """Per-sample weights ``class_weight[label]`` (1 for absent classes), as Keras's fit.
-
-    ``y``: integer labels ``(n,)``/``(n, 1)`` or one-hot ``(n, classes)`` (argmax taken).
-    The lookup runs on the device: no host synchronisation.
-    """
-    xp = _xp()
-    y = y.value if isinstance(y, Tensor) else xp.asarray(y)
-    if y.ndim > 1:
-        y = y.argmax(axis=-1) if y.shape[-1] != 1 else y.reshape(y.shape[:-1])
-    labels = xp.round(y).astype("int64")
+def class_weight_table(class_weight):
+    """``class_weight`` as a device array indexed by label, its last entry (1) for unlisted
+    labels. ``fit`` builds it once, so batches need no host-to-device copy."""
     keys = [int(k) for k in class_weight]
     if any(k < 0 for k in keys):
         raise ValueError(f"class_weight keys must be non-negative class indices. "
@@ -715,7 +707,22 @@ def class_weight_to_sample_weight(y, class_weight):
     table = [1.0] * (max(keys, default=-1) + 1)
     for key, weight in class_weight.items():
         table[int(key)] = float(weight)
-    table = xp.asarray(table + [1.0], dtype=config.floatx())  # last entry: unlisted labels
+    return _backend().asarray(table + [1.0], dtype=config.floatx())
+
+
+def class_weight_to_sample_weight(y, class_weight):
+    """Per-sample weights ``class_weight[label]`` (1 for absent classes), as Keras's fit.
+
+    ``y``: integer labels ``(n,)``/``(n, 1)`` or one-hot ``(n, classes)`` (argmax taken).
+    ``class_weight``: a dict, or its ``class_weight_table``. The lookup runs on the device:
+    no host synchronisation.
+    """
+    xp = _xp()
+    y = y.value if isinstance(y, Tensor) else xp.asarray(y)
+    if y.ndim > 1:
+        y = y.argmax(axis=-1) if y.shape[-1] != 1 else y.reshape(y.shape[:-1])
+    labels = xp.round(y).astype("int64")
+    table = class_weight_table(class_weight) if isinstance(class_weight, dict) else class_weight
     unlisted = len(table) - 1
     index = xp.where((labels >= 0) & (labels < unlisted), labels, unlisted)
     return table[index]

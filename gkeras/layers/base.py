@@ -134,6 +134,7 @@ class Layer:
     """Base class of every layer: weights, build-on-first-call, symbolic and eager calls."""
 
     _signature_cache = {}
+    activity_regularizer = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -147,7 +148,7 @@ class Layer:
                             f"{', '.join(sorted(kwargs))}.")
         object.__setattr__(self, "_layers", [])
         self.name = name or unique_name(snake_case(type(self).__name__))
-        self.dtype = str(numpy.dtype(dtype or config.floatx()))
+        self.dtype = _dtype_name(self, dtype)
         self._trainable = trainable
         self._trainable_weights = []
         self._non_trainable_weights = []
@@ -390,7 +391,7 @@ class Layer:
             outputs = self.call(inputs, **kwargs)
         finally:
             _call_context.training = outer
-        regularizer = getattr(self, "activity_regularizer", None)
+        regularizer = self.activity_regularizer
         if regularizer is not None:
             for o in flatten(outputs):
                 # as Keras 3: the penalty is averaged over the batch
@@ -524,6 +525,24 @@ _ADD_WEIGHT_KERAS2 = ("name", "shape", "dtype", "initializer", "regularizer", "t
 # autocast and aggregation are accepted for compatibility; they change nothing here
 _ADD_WEIGHT_KERAS3 = ("shape", "initializer", "dtype", "trainable", "autocast", "regularizer",
                       "constraint", "aggregation", "name")
+
+
+def _dtype_name(layer, dtype):
+    """A dtype name from a dtype, a name, or a saved policy (Keras 3 ``DTypePolicy``, Keras 2
+    ``Policy``) that computes and stores in that one dtype; other policies are refused."""
+    if isinstance(dtype, dict):
+        if dtype.get("class_name") not in ("DTypePolicy", "Policy"):
+            raise ValueError(f"{type(layer).__name__} '{layer.name}': unsupported dtype policy "
+                             f"{dtype.get('class_name')!r}; gkeras supports plain dtypes only.")
+        dtype = (dtype.get("config") or {}).get("name")
+    if dtype is None:
+        return str(numpy.dtype(config.floatx()))
+    try:
+        return str(numpy.dtype(dtype))
+    except TypeError:
+        raise ValueError(f"{type(layer).__name__} '{layer.name}': unsupported dtype {dtype!r} "
+                         "(mixed or quantized policies are not supported; use a plain dtype "
+                         "such as 'float32').") from None
 
 
 def _dedup(weights):

@@ -21,7 +21,12 @@ class InputLayer(Layer):
 
     def __init__(self, input_shape=None, batch_size=None, dtype=None, input_tensor=None,
                  sparse=None, name=None, batch_input_shape=None, shape=None, batch_shape=None,
-                 **kwargs):
+                 ragged=None, optional=None, **kwargs):
+        # saved Keras 2/3 configs carry these flags; only their off value is supported
+        for flag, value in (("sparse", sparse), ("ragged", ragged), ("optional", optional)):
+            if value:
+                raise ValueError(f"InputLayer: {flag}=True inputs are not supported, received "
+                                 f"{flag}={value!r}.")
         shape = shape if shape is not None else input_shape
         batch_shape = batch_shape if batch_shape is not None else batch_input_shape
         if batch_shape is None:
@@ -74,8 +79,14 @@ class Dense(Layer):
     def __init__(self, units, activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 quantization_config=None, **kwargs):
         super().__init__(**kwargs)
+        # Keras 3 configs carry these; LoRA and quantization would change the computation
+        if lora_rank or quantization_config is not None:
+            raise ValueError(f"Dense '{self.name}': LoRA and quantization are not supported, "
+                             f"received lora_rank={lora_rank!r}, "
+                             f"quantization_config={quantization_config!r}.")
         self.units = _positive_int(f"Dense '{self.name}'", "units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -173,7 +184,8 @@ class Dropout(Layer):
         if self.rate == 1:
             return inputs * 0.0
         keep = self._rng.random(shape, dtype=inputs.dtype) >= self.rate
-        scale = keep * numpy.asarray(1.0 / (1.0 - self.rate), dtype=inputs.dtype)
+        # A NumPy scalar, not a 0-d array: CuPy refuses host arrays in device arithmetic.
+        scale = keep * numpy.dtype(inputs.dtype).type(1.0 / (1.0 - self.rate))
         return ops.multiply(inputs, scale)
 
     def compute_output_shape(self, input_shape):

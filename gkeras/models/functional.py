@@ -6,8 +6,8 @@ import numpy
 
 from ..autograd import Tensor
 from ..backends import current as _backend
-from ..layers.base import (KerasTensor, Layer, flatten, get_layer_class, pack_like,
-                           snake_case, unique_name)
+from ..layers.base import (_LAYER_CLASSES, KerasTensor, Layer, flatten, get_layer_class,
+                           pack_like, snake_case, unique_name)
 from ..layers.core import InputLayer
 from ..ops import cast, convert_to_tensor
 from .summary import print_summary
@@ -325,6 +325,9 @@ class Model(Trainer, Saving, Layer):
                            "keras_version": "2.15.0", "backend": "gkeras"}, **kwargs)
 
 
+_LAYER_CLASSES.setdefault("Functional", Model)  # Keras 3 saves functional models so
+
+
 def _is_number_list(values):
     return all(isinstance(v, (int, float, bool)) for v in values)
 
@@ -352,22 +355,26 @@ def _functional_from_config(cls, config, custom_objects=None):
         if isinstance(layer, InputLayer):
             outputs_of[layer.name] = [[layer._inbound_nodes[0].outputs]]
     remaining = [(spec["name"], node) for spec in config["layers"]
-                 for node in spec["inbound_nodes"]]
+                 for node in spec.get("inbound_nodes", [])]
     while remaining:
         progress = False
         for item in list(remaining):
             name, node = item
-            if isinstance(node, dict):
-                raise ValueError("This config uses the Keras 3 node format, which is not "
-                                 "supported yet; save it from Keras 2 or gkeras.")
-            refs = [(entry[0], entry[1], entry[2], entry[3] if len(entry) > 3 else {})
-                    for entry in node]
+            if isinstance(node, dict):  # Keras 3: {'args': [...], 'kwargs': {...}}
+                refs = _keras3_refs(node)
+            else:  # Keras 2: [[layer_name, node_index, tensor_index, kwargs], ...]
+                refs = [tuple(entry[:3]) for entry in node]
             if not all(ref[0] in outputs_of and len(outputs_of[ref[0]]) > ref[1]
                        for ref in refs):
                 continue
-            args = [outputs_of[ref[0]][ref[1]][ref[2]] for ref in refs]
-            kwargs = refs[0][3] or {}
-            out = created[name](args[0] if len(args) == 1 else args, **kwargs)
+            if isinstance(node, dict):
+                args = _resolve_keras3(node.get("args", []), outputs_of)
+                kwargs = _resolve_keras3(node.get("kwargs") or {}, outputs_of)
+                out = created[name](*args, **kwargs)
+            else:
+                args = [outputs_of[ref[0]][ref[1]][ref[2]] for ref in refs]
+                kwargs = (node[0][3] if len(node[0]) > 3 else None) or {}
+                out = created[name](args[0] if len(args) == 1 else args, **kwargs)
             outputs_of.setdefault(name, []).append(flatten(out))
             remaining.remove(item)
             progress = True
@@ -389,5 +396,32 @@ def _functional_from_config(cls, config, custom_objects=None):
     if isinstance(outputs, list) and len(outputs) == 1:
         outputs = outputs[0]
     model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
+    if config.get("trainable") is False:
+        model.trainable = False
     return model
+
+
+def _is_keras3_tensor(value):
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
+
+
+def _keras3_refs(structure):
+    """The ``(layer, node, tensor)`` histories of the tensors in a Keras 3 node config."""
+    if _is_keras3_tensor(structure):
+        return [tuple(structure["config"]["keras_history"])]
+    items = structure.values() if isinstance(structure, dict) else \
+        structure if isinstance(structure, (list, tuple)) else []
+    return [ref for item in items for ref in _keras3_refs(item)]
+
+
+def _resolve_keras3(structure, outputs_of):
+    """``structure`` with each saved Keras 3 tensor replaced by the rebuilt tensor."""
+    if _is_keras3_tensor(structure):
+        layer, node, tensor = structure["config"]["keras_history"]
+        return outputs_of[layer][node][tensor]
+    if isinstance(structure, dict):
+        return {k: _resolve_keras3(v, outputs_of) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return [_resolve_keras3(v, outputs_of) for v in structure]
+    return structure
 

@@ -5,13 +5,12 @@ from ..layers.core import InputLayer
 
 
 def _fmt_shape(layer):
-    nodes = layer._inbound_nodes
     if isinstance(layer, InputLayer):
         return str([tuple(layer.batch_shape)])
     try:
         shape = layer.output_shape
-    except AttributeError:
-        return "multiple" if len(nodes) > 1 else "?"
+    except AttributeError:  # several nodes, or called only eagerly (a subclassed model)
+        return "multiple"
     if isinstance(shape, list):
         return str([tuple(s) for s in shape])
     return str(tuple(shape))

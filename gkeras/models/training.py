@@ -45,11 +45,17 @@ def _loss_name(loss):
 class _Output:
     """Per-output compile state: loss, its weight, metrics, and the loss tracker."""
 
-    def __init__(self, name, loss, weight, metric_ids):
+    def __init__(self, name, loss, weight, metric_ids, weighted_metric_ids=()):
         self.name = name
         self.loss = loss
         self.weight = weight
-        self.metric_ids = metric_ids
+        # as Keras: `metrics` ignore sample/class weights, `weighted_metrics` use them
+        self.metric_ids = list(metric_ids) + list(weighted_metric_ids)
+        self.metric_weighted = [False] * len(metric_ids) + [True] * len(weighted_metric_ids)
+        plain = {_metric_name(m) for m in metric_ids}
+        self.metric_names = [_metric_name(m) for m in metric_ids] + [
+            f"weighted_{name}" if name in plain else name
+            for name in map(_metric_name, weighted_metric_ids)]
         self.metrics = None
         self.loss_tracker = _RunningMean(f"{name}_loss")
 
@@ -97,9 +103,11 @@ class Trainer:
         weights = _per_output(loss_weights, names, "loss_weights") if loss_weights is not None \
             else [1.0] * len(names)
         metric_lists = self._metrics_per_output(metrics, names)
+        weighted_lists = self._metrics_per_output(weighted_metrics, names)
         self._outputs = [
-            _Output(name, None if l is None else losses.get(l), 1.0 if w is None else float(w), m)
-            for name, l, w, m in zip(names, loss_list, weights, metric_lists)]
+            _Output(name, None if l is None else losses.get(l), 1.0 if w is None else float(w),
+                    m, wm)
+            for name, l, w, m, wm in zip(names, loss_list, weights, metric_lists, weighted_lists)]
         self._loss_tracker = _RunningMean("loss")
         self._compiled = True
         self._trainable_cache = None
@@ -140,9 +148,7 @@ class Trainer:
         if multi:
             names += [f"{o.name}_loss" for o in self._outputs if o.loss is not None]
         for o in self._outputs:
-            for m in o.metric_ids:
-                name = _metric_name(m)
-                names.append(f"{o.name}_{name}" if multi else name)
+            names += [f"{o.name}_{name}" if multi else name for name in o.metric_names]
         return names
 
     def _require_compiled(self, method):
@@ -154,7 +160,9 @@ class Trainer:
         from .. import metrics as metrics_module
         for o, yt, yp in zip(self._outputs, y_true, y_pred):
             if o.metrics is None:
-                o.metrics = [metrics_module.resolve(m, tuple(yt.shape), tuple(yp.shape),
+                # an output without targets keeps its (never updated) metrics, as Keras 2
+                true_shape = tuple((yp if yt is None else yt).shape)
+                o.metrics = [metrics_module.resolve(m, true_shape, tuple(yp.shape),
                                                     loss=o.loss) for m in o.metric_ids]
 
     def _all_trackers(self):
@@ -164,8 +172,7 @@ class Trainer:
             trackers += [(o.loss_tracker.name, o.loss_tracker) for o in self._outputs
                          if o.loss is not None]
         for o in self._outputs:
-            for m_id, m in zip(o.metric_ids, o.metrics or []):
-                name = _metric_name(m_id)
+            for name, m in zip(o.metric_names, o.metrics or []):
                 trackers.append((f"{o.name}_{name}" if multi else name, m))
         return trackers
 
@@ -178,7 +185,10 @@ class Trainer:
 
     # --- data ----------------------------------------------------------------------------------
     def _prepare_x(self, x, what="x"):
-        if isinstance(x, dict) and getattr(self, "_is_graph_network", False):
+        if isinstance(x, dict):
+            if not getattr(self, "_is_graph_network", False):
+                raise TypeError(f"Model '{self.name}' has no named inputs: give {what} as an "
+                                "array or a list of arrays, not a dict.")
             x = [x[name] if name in x else _missing(self, name, x) for name in self.input_names]
         xs = x if isinstance(x, (list, tuple)) and not _is_number_list(x) else [x]
         xs = [data_utils.to_host_array(a, what) for a in xs]
@@ -210,6 +220,11 @@ class Trainer:
         if len(ys) != len(names):
             raise ValueError(f"Model '{self.name}' has {len(names)} output(s) ({names}), but y "
                              f"holds {len(ys)} array(s).")
+        missing = [o.name for o, a in zip(self._outputs, ys) if a is None and o.loss is not None]
+        if missing:
+            raise ValueError(f"Model '{self.name}': y holds no targets for output(s) {missing}, "
+                             "which have a loss; give their targets or compile without a loss "
+                             "for them.")
         return [data_utils.to_host_array(a, "y") for a in ys]
 
     def _prepare_sample_weight(self, sample_weight, n_outputs):
@@ -237,9 +252,16 @@ class Trainer:
                                  f"{tuple(int(i) for i in bad)}); clean the data before training.")
 
     def _ensure_built(self, xs):
-        if not getattr(self, "_is_graph_network", False) and not self.built and \
-                type(self).__name__ == "Sequential" and len(xs) == 1:
-            self.build((None,) + tuple(xs[0].shape[1:]))
+        if getattr(self, "_is_graph_network", False) or self.built:
+            return
+        if type(self).__name__ == "Sequential":
+            if len(xs) == 1:
+                self.build((None,) + tuple(xs[0].shape[1:]))
+            return
+        # a subclassed model makes its weights on its first call; build it now so that
+        # fit's list of trainable weights, taken before the first step, holds them
+        shapes = [(None,) + tuple(a.shape[1:]) for a in xs]
+        self._maybe_build(shapes[0] if len(shapes) == 1 else shapes)
 
     def _check_targets(self, y_true, y_pred):
         """Refuse targets that cannot match the outputs, with a hint (first batch only)."""
@@ -296,8 +318,10 @@ class Trainer:
                                        sample_weights):
             if multi and loss is not None:
                 o.loss_tracker.update(_value(loss), n)
-            for m in o.metrics:
-                m.update_state(yt, yp, sample_weight=sw)
+            if yt is None:
+                continue
+            for m, weighted in zip(o.metrics, o.metric_weighted):
+                m.update_state(yt, yp, sample_weight=sw if weighted else None)
 
     def _train_step(self, xs, ys, sws):
         with GradientTape():
@@ -327,7 +351,7 @@ class Trainer:
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1, nb_epoch=None, **kwargs):
         """Train for ``epochs`` epochs (default 10, as the guide documents); returns History."""
-        from .. import callbacks as callbacks_module
+        from .. import callbacks as callbacks_module, losses as losses_module
         self._require_compiled("training/testing")
         if kwargs:
             raise TypeError(f"fit: unexpected keyword argument(s) {sorted(kwargs)}.")
@@ -363,7 +387,8 @@ class Trainer:
             val = _unpack_validation(validation_data)
             val_xs, val_ys = self._prepare_x(val[0], "validation x"), self._prepare_y(val[1])
             val_sws = self._prepare_sample_weight(val[2], len(ys))
-            val_range = (0, data_utils.cardinality(val_xs, "validation x"))
+            val_range = (0, data_utils.cardinality(
+                val_xs + [a for a in val_ys if a is not None], "validation_data"))
             train_range = (0, n)
         elif validation_split:
             if not 0 < validation_split < 1:
@@ -387,8 +412,9 @@ class Trainer:
                 dev_val = ([data_utils.device_array(a, _float_dtype(a, dtype)) for a in val_xs],
                            [data_utils.device_array(a) for a in val_ys],
                            [data_utils.device_array(w) for w in val_sws])
-        class_lookup = _class_weight_lookup(class_weight)
 
+        # once per fit: a per-batch table would be a host-to-device copy every step
+        class_table = losses_module.class_weight_table(class_weight) if class_weight else None
         n_train = train_range[1] - train_range[0]
         steps = steps_per_epoch or -(-n_train // batch_size)
         cbs = callbacks_module.CallbackList(
@@ -403,7 +429,7 @@ class Trainer:
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             cbs.on_epoch_begin(epoch)
-            self._first_batch = self._outputs[0].metrics is None
+            self._first_batch = True  # each call checks its targets on its first batch
             for step in range(steps):
                 index = batch_stream.next()
                 if index is None:
@@ -411,7 +437,7 @@ class Trainer:
                 cbs.on_train_batch_begin(step)
                 bx = [data_utils.take(a, index, dtype) for a in dev_xs]
                 by = [data_utils.take(a, index) for a in dev_ys]
-                bw = _batch_weights(dev_sws, by, index, class_lookup)
+                bw = _batch_weights(dev_sws, by, index, class_table)
                 self._train_step(bx, by, bw)
                 cbs.on_train_batch_end(step, self._logs())
                 if self.stop_training:
@@ -432,7 +458,7 @@ class Trainer:
     def _evaluate_arrays(self, xs, ys, sws, sample_range, batch_size, steps=None,
                          callbacks=None):
         self._reset_metrics()
-        self._first_batch = self._outputs[0].metrics is None
+        self._first_batch = True
         start, stop = sample_range
         batches = data_utils.epoch_batches(stop - start, batch_size, False, None, start)
         if steps is not None:
@@ -538,11 +564,11 @@ class Trainer:
         self._ensure_built(xs)
         self._trainable_cache = self.trainable_weights
         self._reset_metrics()
-        self._first_batch = self._outputs[0].metrics is None
+        self._first_batch = True
         bx = [data_utils.device_array(a, _float_dtype(a, self.dtype)) for a in xs]
         by = [data_utils.device_array(a) for a in ys]
         bw = _batch_weights([data_utils.device_array(w) for w in sws], by, slice(None),
-                            _class_weight_lookup(class_weight))
+                            class_weight)
         self._train_step(bx, by, bw)
         return _format_results(self._logs(), self.metrics_names, return_dict)
 
@@ -552,7 +578,7 @@ class Trainer:
         sws = self._prepare_sample_weight(sample_weight, len(ys))
         self._ensure_built(xs)
         self._reset_metrics()
-        self._first_batch = self._outputs[0].metrics is None
+        self._first_batch = True
         self._test_step([data_utils.device_array(a, _float_dtype(a, self.dtype)) for a in xs],
                         [data_utils.device_array(a) for a in ys],
                         [data_utils.device_array(w) for w in sws])
@@ -624,25 +650,15 @@ def _should_validate(epoch, freq):
     return epoch + 1 in freq
 
 
-def _class_weight_lookup(class_weight):
-    if not class_weight:
-        return None
-    size = max(int(k) for k in class_weight) + 1
-    table = numpy.ones(size, dtype=config.floatx())
-    for k, w in class_weight.items():
-        table[int(k)] = w
-    return _backend().asarray(table)
-
-
-def _batch_weights(sample_weights, y_batch, index, class_lookup):
+def _batch_weights(sample_weights, y_batch, index, class_weight):
+    """The batch's sample weights, times ``class_weight[label]`` (1 for unlisted classes)."""
+    from ..losses import class_weight_to_sample_weight
     weights = [data_utils.take(w, index) for w in sample_weights]
-    if class_lookup is None:
+    if class_weight is None or len(class_weight) == 0:  # a dict or a device table
         return weights
-    xp = _backend().xp
     out = []
     for w, y in zip(weights, y_batch):
-        labels = xp.argmax(y, axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(-1)
-        cw = class_lookup[labels.astype("int64")]
+        cw = class_weight_to_sample_weight(y, class_weight)
         out.append(cw if w is None else w * cw)
     return out
 

@@ -1,32 +1,53 @@
-"""Keras 2's HDF5 layout: one group per layer, holding attribute ``weight_names`` and a
-dataset per weight (``dense/kernel:0``); full models add ``model_config`` (JSON) and put the
-weights under ``model_weights``. Files are written to a temporary file, then renamed, so a
-failed save never destroys the previous file. Loading parses JSON only: no code runs."""
+"""Keras's HDF5 files: weights (``save_weights``/``load_weights``) and whole models
+(``save``/``load_model``).
+
+Two weight layouts are read and written:
+
+* Keras 2 (``x.h5``, also inside ``model.save`` files under ``model_weights``): one group per
+  layer with attribute ``weight_names`` and one dataset per weight (``dense/kernel:0``), root
+  attribute ``layer_names``. Weights are listed as Keras lists them: trainable, then frozen.
+* Keras 3 (``x.weights.h5``): ``layers/<class_name_snake>[_<n>]/vars/<i>``, nested models
+  under ``layers/<key>/layers/...``, the layer's name in attribute ``name`` of ``vars``.
+
+Files are written to a temporary file in the same folder, then renamed over the target, so a
+failed save never destroys the previous file. Loading parses JSON and looks classes up in a
+registry: no pickle, no eval, no code from the file runs.
+"""
 import json
 import os
+import re
 import tempfile
+import warnings
 
 import h5py
 import numpy
 
 KERAS_VERSION = "2.15.0"
+_CODE_CLASSES = ("Lambda", "__lambda__", "TFOpLambda", "SlicingOpLambda")
 
 
-def _weight_name(variable):
-    return f"{variable.path}:0"
+# --- names and files ---------------------------------------------------------------------------
+def _check_h5_name(filepath, what):
+    name = os.fspath(filepath)
+    if not name.endswith((".h5", ".hdf5")):
+        raise ValueError(f"{what}: only HDF5 files are supported; the file name must end in "
+                         f".h5, .weights.h5 or .hdf5, received {name!r}.")
+    return name
 
 
-def _write_weights(group, model):
-    layers = model.layers
-    group.attrs["layer_names"] = numpy.array([layer.name.encode("utf8") for layer in layers])
-    group.attrs["backend"] = b"gkeras"
-    group.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
-    for layer in layers:
-        g = group.create_group(layer.name)
-        weights = layer.weights
-        g.attrs["weight_names"] = numpy.array([_weight_name(w).encode("utf8") for w in weights])
-        for w in weights:
-            g.create_dataset(_weight_name(w), data=w.numpy())
+def _is_keras3_weights_name(name):
+    return name.endswith(".weights.h5")
+
+
+def _open_hdf5(filepath, what):
+    name = os.fspath(filepath)
+    if not os.path.exists(name):
+        raise FileNotFoundError(f"{what}: no such file: {name!r}.")
+    if not h5py.is_hdf5(name):
+        hint = " (the Keras 3 '.keras' zip format is not supported)" \
+            if name.endswith(".keras") else ""
+        raise ValueError(f"{what}: {name!r} is not an HDF5 file{hint}.")
+    return h5py.File(name, "r")
 
 
 def _atomic_write(filepath, overwrite, write):
@@ -46,139 +67,403 @@ def _atomic_write(filepath, overwrite, write):
         raise
 
 
-def save_weights(model, filepath, overwrite=True):
-    """Write every layer's weights to ``filepath`` in Keras 2's HDF5 weights layout."""
-    _check_h5_name(filepath, "save_weights")
-    _atomic_write(filepath, overwrite, lambda f: _write_weights(f, model))
-
-
-def _check_h5_name(filepath, what):
-    name = os.fspath(filepath)
-    if not name.endswith((".h5", ".hdf5", ".keras.h5")):
-        raise ValueError(f"{what}: only the HDF5 format is supported; the file name must end "
-                         f"in .h5 or .hdf5, received {name!r}.")
-
-
 def _decode(values):
     return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
-
-
-def _read_layer_weights(group, name):
-    g = group[name]
-    return [numpy.asarray(g[n]) for n in _decode(g.attrs.get("weight_names", []))]
-
-
-def _load_weights_from_group(group, model, by_name, skip_mismatch):
-    saved_names = _decode(group.attrs["layer_names"])
-    if by_name:
-        by = {layer.name: layer for layer in model.layers}
-        for name in saved_names:
-            layer = by.get(name)
-            if layer is None:
-                continue
-            values = _read_layer_weights(group, name)
-            if len(values) != len(layer.weights) or any(
-                    v.shape != w.shape for v, w in zip(values, layer.weights)):
-                if skip_mismatch:
-                    continue
-            layer.set_weights(values)
-        return
-    saved = [n for n in saved_names if len(_decode(group[n].attrs.get("weight_names", [])))]
-    targets = [layer for layer in model.layers if layer.weights]
-    if len(saved) != len(targets):
-        raise ValueError(
-            f"Weight file holds weights for {len(saved)} layer(s) ({saved}), but model "
-            f"'{model.name}' has {len(targets)} layer(s) with weights "
-            f"({[layer.name for layer in targets]}). Use by_name=True to load by layer name.")
-    pairs = [(layer, _read_layer_weights(group, name)) for layer, name in zip(targets, saved)]
-    for layer, values in pairs:
-        if len(values) != len(layer.weights) or any(
-                v.shape != w.shape for v, w in zip(values, layer.weights)):
-            raise ValueError(
-                f"Layer '{layer.name}' expects weights of shapes "
-                f"{[w.shape for w in layer.weights]}, but the file holds "
-                f"{[v.shape for v in values]}.")
-    for layer, values in pairs:
-        layer.set_weights(values)
-
-
-def load_weights(model, filepath, by_name=False, skip_mismatch=False):
-    """Load weights saved by ``save_weights`` (or Keras 2) into ``model``.
-
-    By default layers are matched in order (topology); ``by_name=True`` matches layer names
-    and leaves layers missing from the file unchanged."""
-    with h5py.File(os.fspath(filepath), "r") as f:
-        group = f["model_weights"] if "model_weights" in f else f
-        if "layer_names" not in group.attrs:
-            raise ValueError(f"{filepath} is not a Keras HDF5 weights file (no layer_names).")
-        _load_weights_from_group(group, model, by_name, skip_mismatch)
-
-
-def save_model(model, filepath, overwrite=True, include_optimizer=True):
-    """Architecture (JSON), weights and compile settings, in Keras 2's HDF5 model layout."""
-    _check_h5_name(filepath, "save")
-    if not getattr(model, "_is_graph_network", False):
-        raise ValueError(f"save: model '{model.name}' is a subclassed (or unbuilt) model whose "
-                         "architecture is Python code; use save_weights instead.")
-
-    def write(f):
-        f.attrs["model_config"] = json.dumps(
-            {"class_name": type(model).__name__, "config": model.get_config()}).encode("utf8")
-        f.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
-        f.attrs["backend"] = b"gkeras"
-        training_config = _training_config(model)
-        if training_config is not None:
-            f.attrs["training_config"] = json.dumps(training_config).encode("utf8")
-        _write_weights(f.create_group("model_weights"), model)
-    _atomic_write(filepath, overwrite, write)
-
-
-def _training_config(model):
-    if not getattr(model, "_compiled", False):
-        return None
-    from .. import losses, optimizers
-    outputs = model._outputs
-    loss = {o.name: losses.serialize(o.loss) if o.loss is not None else None for o in outputs}
-    metrics = {o.name: [m if isinstance(m, str) else getattr(m, "__name__", str(m))
-                        for m in o.metric_ids] for o in outputs}
-    weights = {o.name: o.weight for o in outputs}
-    return {"optimizer_config": optimizers.serialize(model.optimizer), "loss": loss,
-            "metrics": metrics, "loss_weights": weights}
-
-
-def load_model(filepath, custom_objects=None, compile=True):
-    """A model saved by ``model.save`` (or Keras 2's ``.h5``), compiled if it was."""
-    from ..models import model_from_config
-    with h5py.File(os.fspath(filepath), "r") as f:
-        raw = f.attrs.get("model_config")
-        if raw is None:
-            raise ValueError(f"{filepath} holds no model config: it is a weights-only file; "
-                             "build the model and call load_weights.")
-        model = model_from_config(json.loads(_text(raw)), custom_objects=custom_objects)
-        _load_weights_from_group(f["model_weights"], model, by_name=False, skip_mismatch=False)
-        training = f.attrs.get("training_config")
-        if compile and training is not None:
-            _compile_from_config(model, json.loads(_text(training)), custom_objects)
-    return model
 
 
 def _text(raw):
     return raw.decode("utf8") if isinstance(raw, bytes) else str(raw)
 
 
-def _compile_from_config(model, training, custom_objects):
-    from .. import losses, optimizers
+def _shapes(arrays):
+    return [tuple(a.shape) for a in arrays]
+
+
+# --- Keras 2 layout ---------------------------------------------------------------------------
+def _legacy_weights(layer):
+    """A layer's weights in the order Keras's HDF5 files list them."""
+    return layer.trainable_weights + layer.non_trainable_weights
+
+
+def _write_keras2_weights(group, model):
+    layers = model.layers
+    group.attrs["layer_names"] = numpy.array([layer.name.encode("utf8") for layer in layers])
+    group.attrs["backend"] = b"gkeras"
+    group.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
+    for layer in layers:
+        g = group.create_group(layer.name)
+        weights = _legacy_weights(layer)
+        names = [f"{w.path}:0" for w in weights]
+        if len(set(names)) != len(names):
+            raise ValueError(f"save: layer '{layer.name}' has several weights named alike "
+                             f"({names}); give its sublayers unique names.")
+        g.attrs["weight_names"] = numpy.array([n.encode("utf8") for n in names])
+        for name, w in zip(names, weights):
+            g.create_dataset(name, data=w.numpy())
+
+
+def _saved_keras2_layers(group):
+    """``[(layer_name, [arrays])]`` for the layers of a Keras 2 group that hold weights."""
+    out = []
+    for name in _decode(group.attrs["layer_names"]):
+        g = group[name]
+        weight_names = _decode(g.attrs.get("weight_names", []))
+        if weight_names:
+            out.append((name, [numpy.asarray(g[n]) for n in weight_names]))
+    return out
+
+
+def _match(layer, variables, values, source, skip_mismatch):
+    """``[(variable, value)]`` if ``values`` fit ``variables``; else skip (warn) or raise."""
+    problem = None
+    if len(values) != len(variables):
+        problem = (f"expects {len(variables)} weight(s) {_shapes(variables)}, but {source} "
+                   f"holds {len(values)} {_shapes(values)}")
+    else:
+        for v, a in zip(variables, values):
+            if tuple(v.shape) != tuple(a.shape):
+                problem = (f"weight '{v.name}' has shape {tuple(v.shape)}, but {source} holds "
+                           f"shape {tuple(a.shape)}")
+                break
+    if problem is None:
+        return list(zip(variables, values))
+    message = f"Layer '{layer.name}' ({type(layer).__name__}): {problem}."
+    if skip_mismatch:
+        warnings.warn(f"Skipping loading weights: {message}", stacklevel=4)
+        return []
+    raise ValueError(message)
+
+
+def _load_keras2_group(group, model, by_name, skip_mismatch):
+    saved = _saved_keras2_layers(group)
+    pairs = []
+    if by_name:
+        values_by_name = dict(saved)
+        for layer in model.layers:
+            if layer.name in values_by_name:
+                pairs += _match(layer, _legacy_weights(layer), values_by_name[layer.name],
+                                f"the file's layer '{layer.name}'", skip_mismatch)
+    else:
+        targets = [layer for layer in model.layers if _legacy_weights(layer)]
+        if len(saved) != len(targets):
+            raise ValueError(
+                f"Layer count mismatch: the weight file holds weights for {len(saved)} "
+                f"layer(s) {[name for name, _ in saved]}, but model '{model.name}' has "
+                f"{len(targets)} layer(s) with weights {[layer.name for layer in targets]}. "
+                "Use by_name=True to load by layer name.")
+        for layer, (name, values) in zip(targets, saved):
+            pairs += _match(layer, _legacy_weights(layer), values,
+                            f"the file's layer '{name}'", skip_mismatch)
+    _assign(pairs)
+
+
+def _assign(pairs):
+    # everything was checked before this point: a failed load changes no weight
+    for variable, value in pairs:
+        variable.assign(value)
+
+
+# --- Keras 3 layout ---------------------------------------------------------------------------
+def _keras_snake_case(name):
+    """``keras.src.utils.naming.to_snake_case``: the key Keras 3 files use for an object."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _keras3_class_name(layer):
+    from ..models import Model, Sequential
+    if type(layer) is Model and layer._is_graph_network:
+        return "Functional"
+    if type(layer) is Sequential:
+        return "Sequential"
+    return type(layer).__name__
+
+
+def _keras3_entries(obj, visited):
+    """``[(path, sublayer)]`` below ``obj`` in the order and under the names Keras 3's
+    ``saving_lib`` uses: a graph model's ``layers`` list first, then public attributes in
+    sorted order; layers in a list are keyed ``dense``, ``dense_1``, ... by class."""
+    from ..models import Model
+    attributes = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+    candidates = []
+    if isinstance(obj, Model):
+        if obj._is_graph_network:
+            candidates.append(("layers", obj.layers))
+        else:
+            attributes["layers"] = obj.layers
+    candidates += sorted(attributes.items())
+    out = []
+    for name, value in candidates:
+        if _is_layer(value):
+            if id(value) not in visited:
+                visited.add(id(value))
+                out.append((name, value))
+        elif isinstance(value, (list, tuple)) and value and all(_is_layer(v) for v in value):
+            used = {}
+            for layer in value:
+                key = _keras_snake_case(_keras3_class_name(layer))
+                used[key] = used[key] + 1 if key in used else 0
+                key = f"{key}_{used[key]}" if used[key] else key
+                if id(layer) not in visited:
+                    visited.add(id(layer))
+                    out.append((f"{name}/{key}", layer))
+    return out
+
+
+def _own_variables(layer):
+    return layer._trainable_weights + layer._non_trainable_weights
+
+
+def _is_layer(value):
+    from ..layers.base import Layer
+    return isinstance(value, Layer)
+
+
+def _write_keras3_object(group, obj, visited):
+    own = group.create_group("vars")
+    own.attrs["name"] = obj.name
+    for i, w in enumerate(_own_variables(obj)):
+        own.create_dataset(str(i), data=w.numpy())
+    for path, layer in _keras3_entries(obj, visited):
+        _write_keras3_object(group.create_group(path), layer, visited)
+
+
+def _read_vars(group):
+    if "vars" not in group:
+        return []
+    own = group["vars"]
+    return [numpy.asarray(own[str(i)]) for i in range(len(own))]
+
+
+def _keras3_pairs(group, obj, path, skip_mismatch, visited, used):
+    """Check ``obj``'s weights against ``group`` (recursively) and list what to assign."""
+    own = _own_variables(obj)
+    values = _read_vars(group)
+    used.add(group.name)
+    pairs = _match(obj, own, values, f"'{group.name}/vars'", skip_mismatch) \
+        if own or values else []
+    for sub, layer in _keras3_entries(obj, visited):
+        if sub in group:
+            pairs += _keras3_pairs(group[sub], layer, f"{path}/{sub}", skip_mismatch, visited,
+                                   used)
+        elif layer.weights:
+            message = (f"Layer '{layer.name}' ({type(layer).__name__}) has weights, but the "
+                       f"file has no group '{path}/{sub}'.")
+            if not skip_mismatch:
+                raise ValueError(message)
+            warnings.warn(f"Skipping loading weights: {message}", stacklevel=4)
+    return pairs
+
+
+# training state Keras 3 saves next to the layers; gkeras does not restore it
+_KERAS3_TRAINING_STATE = ("optimizer", "compile_metrics", "compile_loss", "metrics", "loss")
+
+
+def _unused_weight_groups(f, used):
+    found = []
+
+    def visit(name, item):
+        top = name.split("/", 1)[0]
+        if isinstance(item, h5py.Group) and name.rsplit("/", 1)[-1] == "vars" and len(item) and \
+                top not in _KERAS3_TRAINING_STATE and f[name].parent.name not in used:
+            found.append(f[name].parent.name)
+    f.visititems(visit)
+    return found
+
+
+def _load_keras3_file(f, model, by_name, skip_mismatch):
+    used = set()
+    if by_name:
+        saved = f["layers"] if "layers" in f else {}
+        by_saved_name = {_text(saved[key]["vars"].attrs.get("name", key)): key
+                         for key in saved if "vars" in saved[key]}
+        pairs, visited = [], {id(model)}
+        for layer in model.layers:
+            key = by_saved_name.get(layer.name)
+            if key is not None:
+                pairs += _keras3_pairs(saved[key], layer, f"/layers/{key}", skip_mismatch,
+                                       visited, used)
+        _assign(pairs)
+        return
+    pairs = _keras3_pairs(f, model, "", skip_mismatch, {id(model)}, used)
+    unused = _unused_weight_groups(f, used)
+    if unused and not skip_mismatch:
+        raise ValueError(f"Model '{model.name}' has no layer for the weights the file holds "
+                         f"under {unused}; use by_name=True or skip_mismatch=True.")
+    _assign(pairs)
+
+
+# --- public weight functions -------------------------------------------------------------------
+def save_weights(model, filepath, overwrite=True):
+    """Write the model's weights: Keras 3's layout for ``*.weights.h5``, else Keras 2's."""
+    name = _check_h5_name(filepath, "save_weights")
+    if _is_keras3_weights_name(name):
+        _atomic_write(name, overwrite, lambda f: _write_keras3_object(f, model, {id(model)}))
+    else:
+        _atomic_write(name, overwrite, lambda f: _write_keras2_weights(f, model))
+
+
+def load_weights(model, filepath, by_name=False, skip_mismatch=False):
+    """Load weights saved by ``save_weights``/``save`` (gkeras, Keras 2 or Keras 3) into
+    ``model``; the layout is read from the file, not its name.
+
+    Layers are matched in order (Keras 2 layout) or by position among layers of the same class
+    (Keras 3 layout); ``by_name=True`` matches layer names and leaves the others unchanged.
+    ``skip_mismatch=True`` skips (with a warning) layers whose weight count or shapes differ.
+    Nothing is changed when an error is raised."""
+    _check_h5_name(filepath, "load_weights")
+    with _open_hdf5(filepath, "load_weights") as f:
+        group = f["model_weights"] if "model_weights" in f else f
+        if "layer_names" in group.attrs:
+            _load_keras2_group(group, model, by_name, skip_mismatch)
+        elif "layers" in f or "vars" in f:
+            _load_keras3_file(f, model, by_name, skip_mismatch)
+        else:
+            raise ValueError(f"load_weights: {os.fspath(filepath)!r} is an HDF5 file but not "
+                             "a Keras weights file (neither the Keras 2 'layer_names' layout "
+                             "nor the Keras 3 'layers/<name>/vars' layout).")
+
+
+# --- whole models ------------------------------------------------------------------------------
+def save_model(model, filepath, overwrite=True, include_optimizer=True):
+    """Architecture (JSON), weights and compile settings, in Keras 2's HDF5 model layout."""
+    name = _check_h5_name(filepath, "save")
+    if _is_keras3_weights_name(name):
+        raise ValueError(f"save: {name!r} names a weights file; use save_weights for "
+                         "'.weights.h5', or a plain '.h5' name for a whole model.")
+    if not getattr(model, "_is_graph_network", False):
+        raise ValueError(f"save: model '{model.name}' is a subclassed (or unbuilt) model whose "
+                         "architecture is Python code; use save_weights instead.")
+    model_config = json.dumps({"class_name": type(model).__name__, "config": model.get_config()})
+    training_config = _training_config(model) if include_optimizer else None
+
+    def write(f):
+        f.attrs["model_config"] = model_config.encode("utf8")
+        f.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
+        f.attrs["backend"] = b"gkeras"
+        if training_config is not None:
+            f.attrs["training_config"] = json.dumps(training_config).encode("utf8")
+        _write_keras2_weights(f.create_group("model_weights"), model)
+    _atomic_write(name, overwrite, write)
+
+
+def _loss_config(loss):
+    from .. import losses
+    if loss is None:
+        return None
+    fn = getattr(loss, "fn", None)
+    if isinstance(loss, losses.LossFunctionWrapper) and not loss._fn_kwargs and \
+            loss.reduction == "sum_over_batch_size" and \
+            getattr(fn, "__name__", None) == loss.name:
+        return loss.name  # a built-in loss function: saved by name, as Keras 2 does
+    return losses.serialize(loss)
+
+
+def _metric_config(metric):
+    from .. import metrics
+    if isinstance(metric, str):
+        return metric
+    if isinstance(metric, metrics.Metric):
+        return metrics.serialize(metric)
+    name = getattr(metric, "__name__", None)
+    if name is None:
+        raise ValueError(f"save: cannot serialize metric {metric!r}.")
+    return name
+
+
+def _training_config(model):
+    if not getattr(model, "_compiled", False):
+        return None
+    from .. import optimizers
+    outputs = model._outputs
+    loss = {o.name: _loss_config(o.loss) for o in outputs}
+    metrics = {o.name: [_metric_config(m) for m in o.metric_ids] for o in outputs}
+    weights = {o.name: o.weight for o in outputs}
+    if len(outputs) == 1:  # a single output is saved as Keras saves `compile(loss='mse')`
+        (name,) = loss
+        loss, metrics = loss[name], metrics[name]
+        weights = None if weights[name] == 1.0 else [weights[name]]
+    return {"loss": loss, "metrics": metrics, "weighted_metrics": None, "loss_weights": weights,
+            "optimizer_config": optimizers.serialize(model.optimizer)}
+
+
+def _reject_code(config, filepath):
+    """Refuse configs whose objects are Python code (Lambda layers, lambdas)."""
+    if isinstance(config, dict):
+        if config.get("class_name") in _CODE_CLASSES:
+            raise ValueError(
+                f"load_model: {os.fspath(filepath)!r} contains a {config['class_name']!r} "
+                "object, which is Python code; gkeras never runs code from a file. Rebuild "
+                "that part of the model in Python and load only its weights.")
+        for value in config.values():
+            _reject_code(value, filepath)
+    elif isinstance(config, list):
+        for value in config:
+            _reject_code(value, filepath)
+
+
+def load_model(filepath, custom_objects=None, compile=True):
+    """A model saved by ``model.save`` (gkeras, Keras 2, or Keras 3's legacy ``.h5``), compiled
+    as it was if ``compile`` and the file has a training configuration."""
+    from ..models import model_from_config
+    with _open_hdf5(filepath, "load_model") as f:
+        raw = f.attrs.get("model_config")
+        if raw is None:
+            raise ValueError(f"load_model: {os.fspath(filepath)!r} holds no model config: it "
+                             "is a weights-only file; build the model in Python and call "
+                             "model.load_weights.")
+        config = json.loads(_text(raw))
+        _reject_code(config, filepath)
+        model = model_from_config(config, custom_objects=custom_objects)
+        _load_keras2_group(f["model_weights"], model, by_name=False, skip_mismatch=False)
+        training = f.attrs.get("training_config")
+        if compile and training is not None:
+            _compile_from_config(model, json.loads(_text(training)), custom_objects, filepath)
+    return model
+
+
+def _per_output(value, names, convert):
+    """Apply ``convert`` to one value, to each of a list, or to each value of a dict keyed by
+    output name (a serialized object, with 'class_name', counts as one value)."""
+    if value is None:
+        return None
+    if isinstance(value, dict) and "class_name" not in value:
+        return {k: None if v is None else convert(v) for k, v in value.items() if k in names}
+    if isinstance(value, list):
+        return [None if v is None else convert(v) for v in value]
+    return convert(value)
+
+
+def _compile_from_config(model, training, custom_objects, filepath):
+    from .. import losses, metrics, optimizers
     names = model.output_names
 
-    def per_output(value, convert):
-        if isinstance(value, dict):
-            return {k: None if v is None else convert(v) for k, v in value.items()
-                    if k in names}
-        return None if value is None else convert(value)
+    def loss(value):
+        return losses.deserialize(value, custom_objects) if isinstance(value, dict) \
+            else losses.get((custom_objects or {}).get(value, value))
 
-    loss = per_output(training["loss"], lambda v: losses.get(v))
-    metrics = training.get("metrics")
-    if isinstance(metrics, dict):
-        metrics = {k: v for k, v in metrics.items() if k in names}
-    model.compile(optimizer=optimizers.deserialize(training["optimizer_config"]), loss=loss,
-                  metrics=metrics, loss_weights=per_output(training.get("loss_weights"), float))
+    def metric_list(value):
+        items = value if isinstance(value, list) else [value]
+        return [metrics.deserialize(m, custom_objects) if isinstance(m, dict) else m
+                for m in items]
+
+    def metric_spec(value):
+        if isinstance(value, dict) and "class_name" not in value:
+            return {k: metric_list(v) for k, v in value.items() if k in names and v}
+        if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+            return [metric_list(v) for v in value]
+        return None if value is None else metric_list(value)
+
+    try:
+        optimizer = optimizers.deserialize(training["optimizer_config"], custom_objects)
+        kwargs = {"loss": _per_output(training.get("loss"), names, loss),
+                  "metrics": metric_spec(training.get("metrics")),
+                  "loss_weights": _per_output(training.get("loss_weights"), names, float)}
+        if training.get("weighted_metrics"):
+            kwargs["weighted_metrics"] = metric_spec(training["weighted_metrics"])
+        model.compile(optimizer=optimizer, **kwargs)
+    except (ValueError, TypeError, KeyError) as e:
+        raise ValueError(f"load_model: could not restore the compile settings saved in "
+                         f"{os.fspath(filepath)!r}: {e} Pass compile=False to load the model "
+                         "uncompiled.") from e

@@ -1,0 +1,361 @@
+"""A CPU stand-in for CuPy: NumPy computes, but arrays live on a pretend device.
+
+``FakeCupy()`` is passed as ``CupyBackend(xp=FakeCupy())``. Its arrays are ``DeviceArray``s,
+a type distinct from ``numpy.ndarray``, and it behaves as CuPy does where a GPU program
+can go wrong on a CPU-only test machine:
+
+* reading a value on the host (``asnumpy``, ``.get()``, ``float``/``int``/``bool``/
+  ``index``, ``.item()``, ``.tolist()``, printing, boolean-mask indexing) is a
+  device-to-host synchronisation and is counted in ``counts['to_host']``;
+* making a device array from host data (``asarray``/``array`` of a NumPy array, list or
+  scalar, a NumPy array used as an index or assigned into a device array) is counted in
+  ``counts['to_device']``;
+* ``cuda.get_current_stream().synchronize()`` is counted in ``counts['synchronize']``;
+* mixing a ``numpy.ndarray`` into device arithmetic or functions raises
+  ``TypeError: Unsupported type``, and ``numpy.asarray(device_array)`` raises, as CuPy
+  refuses implicit conversions; NumPy/Python scalars are accepted.
+
+Everything else is delegated to NumPy, results wrapped as ``DeviceArray``s (reductions give
+0-d arrays, as CuPy's do). ``sites[kind]`` lists where each counted transfer came from.
+"""
+import os
+import sys
+import types
+
+import numpy
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+_CREATION = ("array", "asarray", "asanyarray", "ascontiguousarray")
+_COMBINING = {"where", "concatenate", "stack", "vstack", "hstack", "dot", "tensordot", "einsum",
+              "clip", "take_along_axis", "put_along_axis", "inner", "outer", "copyto", "select"}
+_COMPARISONS = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal"}
+_THIS_FILE = os.path.abspath(__file__)
+
+
+class DeviceArray(NDArrayOperatorsMixin):
+    """A NumPy array that only the fake device may read; see the module docstring."""
+
+    __slots__ = ("_host", "_device")
+    __array_priority__ = 100
+    __hash__ = None
+
+    def __init__(self, host, device):
+        self._host = host
+        self._device = device
+
+    # --- metadata: no transfer ------------------------------------------------------------
+    @property
+    def shape(self):
+        return self._host.shape
+
+    @property
+    def dtype(self):
+        return self._host.dtype
+
+    @property
+    def ndim(self):
+        return self._host.ndim
+
+    @property
+    def size(self):
+        return self._host.size
+
+    def __len__(self):
+        return len(self._host)
+
+    def __iter__(self):
+        return (self._device._wrap(row) for row in self._host)
+
+    def __getattr__(self, name):
+        if name.startswith("__") or name in ("_host", "_device"):
+            raise AttributeError(name)
+        attribute = getattr(self._host, name)
+        if callable(attribute):
+            return self._device._function(attribute, f"ndarray.{name}")
+        return self._device._wrap(attribute)
+
+    # --- host reads: counted syncs ----------------------------------------------------------
+    def get(self, stream=None):
+        self._device._count("to_host")
+        return self._host.copy()
+
+    def item(self, *args):
+        self._device._count("to_host")
+        return self._host.item(*args)
+
+    def tolist(self):
+        self._device._count("to_host")
+        return self._host.tolist()
+
+    def __float__(self):
+        self._device._count("to_host")
+        return float(self._host)
+
+    def __int__(self):
+        self._device._count("to_host")
+        return int(self._host)
+
+    def __index__(self):
+        self._device._count("to_host")
+        return self._host.__index__()
+
+    def __bool__(self):
+        self._device._count("to_host")
+        return bool(self._host)
+
+    def __complex__(self):
+        self._device._count("to_host")
+        return complex(self._host)
+
+    def __format__(self, spec):
+        self._device._count("to_host")
+        return format(self._host, spec)
+
+    def __repr__(self):
+        self._device._count("to_host")
+        return "DeviceArray(" + repr(self._host)[len("array("):]
+
+    def __str__(self):
+        self._device._count("to_host")
+        return str(self._host)
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed. Please use "
+                        "`.get()` to construct a NumPy array explicitly.")
+
+    # --- computation ------------------------------------------------------------------------
+    def __getitem__(self, index):
+        device = self._device
+        index = device._unwrap_index(index)
+        if _has_bool_mask(index):
+            device._count("to_host")  # CuPy reads the number of True entries
+        return device._wrap(self._host[index])
+
+    def __setitem__(self, index, value):
+        device = self._device
+        index = device._unwrap_index(index)
+        if isinstance(value, numpy.ndarray):
+            device._count("to_device")
+        self._host[index] = device._unwrap(value, "ndarray.__setitem__", allow_host=True)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        for x in inputs:
+            if getattr(type(x), "__array_ufunc__", True) is None:
+                return NotImplemented  # e.g. gkeras Tensors: let their reflected operator run
+        return self._device._call_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types_, args, kwargs):
+        target = self._device
+        for part in func.__module__.split(".")[1:]:
+            if part.startswith("_"):
+                break  # numpy._core.* functions are exported from numpy itself
+            target = getattr(target, part)
+        return getattr(target, func.__name__)(*args, **kwargs)
+
+    def __deepcopy__(self, memo):
+        return self._device._wrap(self._host.copy())
+
+    def __copy__(self):
+        return self._device._wrap(self._host.copy())
+
+    def __reduce__(self):
+        raise TypeError("DeviceArray cannot be pickled; read it with .get() first.")
+
+
+def _holds_device_array(value):
+    if isinstance(value, (list, tuple)):
+        return any(_holds_device_array(v) for v in value)
+    return isinstance(value, DeviceArray)
+
+
+def _has_bool_mask(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, numpy.ndarray) and p.dtype == bool for p in parts)
+
+
+class _Ufunc:
+    """A NumPy ufunc whose calls and methods (``at``, ``reduce``...) run on the device."""
+
+    def __init__(self, ufunc, device):
+        self._ufunc = ufunc
+        self._device = device
+        self.__name__ = ufunc.__name__
+
+    def __call__(self, *inputs, **kwargs):
+        return self._device._call_ufunc(self._ufunc, "__call__", inputs, kwargs)
+
+    def __getattr__(self, name):
+        attribute = getattr(self._ufunc, name)
+        if name in ("at", "reduce", "accumulate", "outer", "reduceat"):
+            return lambda *inputs, **kwargs: self._device._call_ufunc(
+                self._ufunc, name, inputs, kwargs)
+        return attribute
+
+
+class _Namespace:
+    """A NumPy submodule (``linalg``...) whose functions run on the device."""
+
+    def __init__(self, module, device):
+        self._module = module
+        self._device = device
+
+    def __getattr__(self, name):
+        return self._device._adapt(getattr(self._module, name), f"{self._module.__name__}.{name}")
+
+
+class _Generator:
+    """``cupy.random.default_rng``'s stand-in: NumPy's Generator with device outputs."""
+
+    def __init__(self, generator, device):
+        self._generator = generator
+        self._device = device
+
+    def __getattr__(self, name):
+        return self._device._function(getattr(self._generator, name), f"Generator.{name}")
+
+
+class _Stream:
+    def __init__(self, device):
+        self._device = device
+
+    def synchronize(self):
+        self._device._count("synchronize")
+
+
+class FakeCupy(types.ModuleType):
+    """The fake ``cupy`` module. ``counts``/``sites`` record transfers; ``reset()`` clears."""
+
+    def __init__(self, device_count=1):
+        super().__init__("cupy")
+        self.ndarray = DeviceArray
+        self.counts = {}
+        self.sites = {}
+        self.reset()
+        stream = _Stream(self)
+        self.cuda = types.SimpleNamespace(
+            get_current_stream=lambda: stream,
+            runtime=types.SimpleNamespace(getDeviceCount=lambda: device_count))
+        self.random = types.SimpleNamespace(
+            default_rng=lambda seed=None: _Generator(numpy.random.default_rng(seed), self))
+
+    def reset(self):
+        for kind in ("to_host", "to_device", "synchronize"):
+            self.counts[kind] = 0
+            self.sites[kind] = []
+
+    # --- host <-> device ------------------------------------------------------------------
+    def asnumpy(self, a, stream=None):
+        if isinstance(a, DeviceArray):
+            return a.get()
+        return numpy.asarray(a)
+
+    def _create(self, value, dtype=None, copy=True, **kwargs):
+        if isinstance(value, DeviceArray):
+            host = value._host.astype(dtype or value.dtype, copy=copy)
+            return value if host is value._host else self._wrap(host)
+        if _holds_device_array(value):
+            raise TypeError("FakeCupy: cannot build an array from a list holding device arrays; "
+                            "use stack/concatenate.")
+        self._count("to_device")
+        return self._wrap(numpy.array(value, dtype=dtype, copy=True, **kwargs))
+
+    def array(self, obj, dtype=None, copy=True, **kwargs):
+        return self._create(obj, dtype, copy, **kwargs)
+
+    def asarray(self, a, dtype=None, **kwargs):
+        return self._create(a, dtype, False, **kwargs)
+
+    asanyarray = ascontiguousarray = asarray
+
+    # --- everything else: NumPy on unwrapped arrays -----------------------------------------
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._adapt(getattr(numpy, name), f"cupy.{name}")
+
+    def _adapt(self, attribute, name):
+        if isinstance(attribute, numpy.ufunc):
+            return _Ufunc(attribute, self)
+        if isinstance(attribute, types.ModuleType):
+            return _Namespace(attribute, self)
+        if callable(attribute) and not isinstance(attribute, type):
+            return self._function(attribute, name)
+        return attribute  # dtypes, constants, classes such as finfo
+
+    def _function(self, fn, name):
+        combines_data = name.rsplit(".", 1)[-1] in _COMBINING
+
+        def on_device(*args, **kwargs):
+            # The operand, and every argument of a data-combining function, must be on the
+            # device; other host arrays are parameters (split points, axes), as in CuPy.
+            if combines_data:
+                args = self._unwrap(args, name)
+                kwargs = self._unwrap(kwargs, name)
+            else:
+                args = self._unwrap(args[:1], name) + self._unwrap(args[1:], name, True)
+                kwargs = self._unwrap(kwargs, name, allow_host=True)
+            return self._wrap(fn(*args, **kwargs))
+        on_device.__name__ = name
+        return on_device
+
+    def _call_ufunc(self, ufunc, method, inputs, kwargs):
+        name = f"cupy.{ufunc.__name__}.{method}"
+        host_inputs = []
+        for x in inputs:
+            if isinstance(x, numpy.ndarray) and x.ndim == 0 and ufunc.__name__ in _COMPARISONS:
+                x = x.item()  # CuPy's workaround for numpy/numpy#12142
+            host_inputs.append(self._unwrap(x, name))
+        out = kwargs.get("out")
+        if out is not None:
+            out = out if isinstance(out, tuple) else (out,)
+            kwargs = dict(kwargs, out=tuple(self._unwrap(o, name) for o in out))
+        result = getattr(ufunc, method)(*host_inputs, **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return self._wrap(result)
+
+    def _unwrap(self, value, where, allow_host=False):
+        if isinstance(value, DeviceArray):
+            if value._device is not self:
+                raise ValueError(f"{where}: the array lives on another fake device.")
+            return value._host
+        if isinstance(value, numpy.ndarray):
+            if allow_host:
+                return value
+            raise TypeError(f"{where}: Unsupported type {type(value)} (a host NumPy array "
+                            "mixed into device computation; CuPy refuses it)")
+        if isinstance(value, (list, tuple)):
+            return type(value)(self._unwrap(v, where, allow_host) for v in value)
+        if isinstance(value, dict):
+            return {k: self._unwrap(v, where, allow_host) for k, v in value.items()}
+        return value
+
+    def _unwrap_index(self, index):
+        parts = index if isinstance(index, tuple) else (index,)
+        if any(isinstance(p, (numpy.ndarray, list)) for p in parts):
+            self._count("to_device")  # CuPy copies host index arrays to the device
+        unwrapped = self._unwrap(parts, "ndarray.__getitem__", allow_host=True)
+        return unwrapped if isinstance(index, tuple) else unwrapped[0]
+
+    def _wrap(self, value):
+        if isinstance(value, numpy.ndarray):
+            return DeviceArray(value, self)
+        if isinstance(value, numpy.generic):
+            return DeviceArray(numpy.asarray(value), self)
+        if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+            return type(value)(self._wrap(v) for v in value)
+        return value
+
+    def _count(self, kind):
+        self.counts[kind] += 1
+        self.sites[kind].append(_caller())
+
+
+def _caller():
+    """'file:line function' of the innermost frame outside this module."""
+    frame = sys._getframe(2)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename) == _THIS_FILE:
+        frame = frame.f_back
+    if frame is None:
+        return "?"
+    return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno} {frame.f_code.co_name}"

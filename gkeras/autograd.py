@@ -167,9 +167,10 @@ class GradientTape:
     def watch(self, tensor):
         for t in tensor if isinstance(tensor, (list, tuple)) else [tensor]:
             if not isinstance(t, Tensor):
-                raise TypeError(f"GradientTape.watch expects Tensors or Variables, got {type(t).__name__}.")
+                raise TypeError("GradientTape.watch expects Tensors or Variables, got "
+                                f"{type(t).__name__}.")
+            self._watched.append((t, t.requires_grad))
             t.requires_grad = True
-            self._watched.append(t)
 
     def gradient(self, target, sources, output_gradients=None):
         """Gradients as Tensors, in the structure of ``sources`` (None where unconnected)."""
@@ -178,7 +179,8 @@ class GradientTape:
                                "use GradientTape(persistent=True) for several.")
         self._used = True
         if not isinstance(target, Tensor):
-            raise TypeError(f"GradientTape.gradient: target must be a Tensor, got {type(target).__name__}.")
+            raise TypeError("GradientTape.gradient: target must be a Tensor, got "
+                            f"{type(target).__name__}.")
         single = isinstance(sources, Tensor)
         flat = [sources] if single else list(sources)
         seed = None
@@ -186,5 +188,8 @@ class GradientTape:
             seed = output_gradients.value if isinstance(output_gradients, Tensor) \
                 else _backend().asarray(output_gradients, dtype=target.dtype)
         grads = backward(target, flat, seed)
+        if not self.persistent:
+            for t, previous in self._watched:  # watching lasts for this tape only
+                t.requires_grad = previous
         out = [None if g is None else Tensor(g) for g in grads]
         return out[0] if single else out

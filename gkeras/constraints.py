@@ -1,5 +1,6 @@
 """Weight constraints, applied to a weight after each optimizer update (Keras's formulas)."""
 from . import config, ops
+from .serialization import Registry, serialize  # noqa: F401  (public API)
 
 
 class Constraint:
@@ -65,27 +66,6 @@ _CLASSES = {"MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm,
             "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm}
 
 
-def serialize(constraint):
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
-
-
-def deserialize(config):
-    cls = _CLASSES.get(config["class_name"])
-    if cls is None:
-        raise ValueError(f"Unknown constraint {config['class_name']!r}.")
-    return cls.from_config(config.get("config", {}))
-
-
-def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        if identifier not in _CLASSES:
-            raise ValueError(f"Unknown constraint {identifier!r}. Valid names: "
-                             "max_norm, non_neg, unit_norm, min_max_norm.")
-        return _CLASSES[identifier]()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint {identifier!r}.")
+_REGISTRY = Registry("constraint", _CLASSES, Constraint)
+deserialize = _REGISTRY.deserialize
+get = _REGISTRY.get

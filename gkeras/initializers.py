@@ -5,6 +5,7 @@ import math
 import numpy
 
 from . import config
+from .serialization import Registry, serialize  # noqa: F401  (public API)
 
 
 class Initializer:
@@ -229,34 +230,6 @@ he_uniform, he_normal, lecun_uniform, lecun_normal = HeUniform, HeNormal, LecunU
 orthogonal, identity, variance_scaling = Orthogonal, Identity, VarianceScaling
 
 
-def serialize(initializer):
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
-
-
-def deserialize(config):
-    name = config["class_name"]
-    cls = _CLASSES.get(name) or _ALIASES.get(name)
-    if cls is None:
-        raise ValueError(f"Unknown initializer {name!r}. Known: {', '.join(sorted(_CLASSES))}.")
-    return cls.from_config(config.get("config", {}))
-
-
-def get(identifier):
-    """An initializer from a name, a config dict, an instance or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        key = identifier if identifier in _ALIASES else identifier.lower()
-        if key not in _ALIASES and identifier in _CLASSES:
-            return _CLASSES[identifier]()
-        if key not in _ALIASES:
-            raise ValueError(f"Unknown initializer {identifier!r}. Valid names: "
-                             f"{', '.join(sorted(_ALIASES))}.")
-        return _ALIASES[key]()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret initializer {identifier!r}.")
+_REGISTRY = Registry("initializer", {**_CLASSES, **_ALIASES}, Initializer)
+deserialize = _REGISTRY.deserialize
+get = _REGISTRY.get

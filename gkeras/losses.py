@@ -534,36 +534,37 @@ class Huber(LossFunctionWrapper):
         return {**Loss.get_config(self), "delta": self.delta}
 
 
-class BinaryCrossentropy(LossFunctionWrapper):
+class _DenseCrossentropy(LossFunctionWrapper):
+    """Shared constructor and config of the binary and categorical crossentropies."""
+
+    def __init__(self, fn, from_logits, label_smoothing, axis, reduction, name, dtype):
+        super().__init__(fn, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+        self.from_logits = from_logits
+        self.label_smoothing = label_smoothing
+        self.axis = axis
+
+    def get_config(self):
+        return {**Loss.get_config(self), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+class BinaryCrossentropy(_DenseCrossentropy):
     """Binary crossentropy of 0/1 labels against probabilities or logits."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="binary_crossentropy", dtype=None):
-        super().__init__(binary_crossentropy, reduction=reduction, name=name, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-
-    def get_config(self):
-        return {**Loss.get_config(self), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
+        super().__init__(binary_crossentropy, from_logits, label_smoothing, axis, reduction,
+                         name, dtype)
 
 
-class CategoricalCrossentropy(LossFunctionWrapper):
+class CategoricalCrossentropy(_DenseCrossentropy):
     """Crossentropy of one-hot labels against probabilities or logits."""
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name="categorical_crossentropy", dtype=None):
-        super().__init__(categorical_crossentropy, reduction=reduction, name=name, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
-        self.from_logits = from_logits
-        self.label_smoothing = label_smoothing
-        self.axis = axis
-
-    def get_config(self):
-        return {**Loss.get_config(self), "from_logits": self.from_logits,
-                "label_smoothing": self.label_smoothing, "axis": self.axis}
+        super().__init__(categorical_crossentropy, from_logits, label_smoothing, axis, reduction,
+                         name, dtype)
 
 
 class SparseCategoricalCrossentropy(LossFunctionWrapper):

@@ -1,5 +1,6 @@
 """Weight regularizers; their penalties are added to the training loss."""
 from . import ops
+from .serialization import Registry, serialize  # noqa: F401  (public API)
 
 
 class Regularizer:
@@ -54,26 +55,6 @@ l1, l2 = L1, L2
 _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2, "l1": L1, "l2": L2, "l1_l2": L1L2}
 
 
-def serialize(regularizer):
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
-
-
-def deserialize(config):
-    cls = _CLASSES.get(config["class_name"])
-    if cls is None:
-        raise ValueError(f"Unknown regularizer {config['class_name']!r}. Known: L1, L2, L1L2.")
-    return cls.from_config(config.get("config", {}))
-
-
-def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        if identifier not in _CLASSES:
-            raise ValueError(f"Unknown regularizer {identifier!r}. Valid names: l1, l2, l1_l2.")
-        return _CLASSES[identifier]()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer {identifier!r}.")
+_REGISTRY = Registry("regularizer", _CLASSES, Regularizer)
+deserialize = _REGISTRY.deserialize
+get = _REGISTRY.get

@@ -415,13 +415,8 @@ class SGD(Optimizer):
     """Gradient descent with optional (Nesterov) momentum:
     ``v = momentum * v - lr * g``; ``w += v`` (Nesterov: ``w += momentum * v - lr * g``)."""
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
-                 ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name="SGD", **kwargs):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
-                         use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
-                         gradient_accumulation_steps, name, **kwargs)
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
+        super().__init__(learning_rate, name=name, **kwargs)
         if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) \
                 or not 0 <= momentum <= 1:
             raise ValueError(f"SGD: `momentum` must be a float between [0, 1]. "
@@ -466,14 +461,9 @@ class RMSprop(Optimizer):
     denominator is ``sqrt(v - a**2 + eps)`` with ``a`` the average gradient; with
     ``momentum``: ``m = momentum * m + increment``, ``w -= m``)."""
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
-                 centered=False, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name="rmsprop", **kwargs):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
-                         use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
-                         gradient_accumulation_steps, name, **kwargs)
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
+                 name="rmsprop", **kwargs):
+        super().__init__(learning_rate, name=name, **kwargs)
         self.rho = rho
         self.momentum = momentum
         self.epsilon = epsilon
@@ -535,13 +525,8 @@ class Adam(Optimizer):
     the running maximum of ``v``)."""
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name="adam", **kwargs):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
-                         use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
-                         gradient_accumulation_steps, name, **kwargs)
+                 amsgrad=False, name="adam", **kwargs):
+        super().__init__(learning_rate, name=name, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -594,13 +579,8 @@ class Adagrad(Optimizer):
     ``initial_accumulator_value``."""
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                 loss_scale_factor=None, gradient_accumulation_steps=None, name="adagrad",
-                 **kwargs):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
-                         use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
-                         gradient_accumulation_steps, name, **kwargs)
+                 name="adagrad", **kwargs):
+        super().__init__(learning_rate, name=name, **kwargs)
         self.initial_accumulator_value = initial_accumulator_value
         self.epsilon = epsilon
 
@@ -636,13 +616,8 @@ class Adadelta(Optimizer):
     """``a = rho * a + (1 - rho) g**2``; ``d = -sqrt(ad + eps) / sqrt(a + eps) * g``;
     ``ad = rho * ad + (1 - rho) d**2``; ``w += lr * d``."""
 
-    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
-                 ema_momentum=0.99, ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name="adadelta", **kwargs):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
-                         use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
-                         gradient_accumulation_steps, name, **kwargs)
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="adadelta", **kwargs):
+        super().__init__(learning_rate, name=name, **kwargs)
         self.rho = rho
         self.epsilon = epsilon
 
@@ -692,13 +667,8 @@ class Adamax(Optimizer):
     ``w -= lr / (1 - beta_1**t) * m / (u + eps)``."""
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                 loss_scale_factor=None, gradient_accumulation_steps=None, name="adamax",
-                 **kwargs):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
-                         use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
-                         gradient_accumulation_steps, name, **kwargs)
+                 name="adamax", **kwargs):
+        super().__init__(learning_rate, name=name, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -738,13 +708,8 @@ class Nadam(Optimizer):
     ``u_t = beta_1 (1 - 0.5 * 0.96**t)``)."""
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
-                 loss_scale_factor=None, gradient_accumulation_steps=None, name="nadam",
-                 **kwargs):
-        super().__init__(learning_rate, weight_decay, clipnorm, clipvalue, global_clipnorm,
-                         use_ema, ema_momentum, ema_overwrite_frequency, loss_scale_factor,
-                         gradient_accumulation_steps, name, **kwargs)
+                 name="nadam", **kwargs):
+        super().__init__(learning_rate, name=name, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon

@@ -23,7 +23,12 @@ class NumpyBackend:
         return isinstance(value, self.xp.ndarray)
 
     def rng(self, seed=None):
-        """A random generator with ``random(shape, dtype)``, ``standard_normal`` etc."""
+        """A random generator with ``random(shape, dtype)``, ``standard_normal`` etc.
+
+        Unseeded generators draw their seed from NumPy's global state, so
+        ``gkeras.utils.set_random_seed`` makes whole runs reproducible."""
+        if seed is None:
+            seed = numpy.random.randint(2**31)
         return self.xp.random.default_rng(seed)
 
     def matmul(self, a, b):

@@ -23,6 +23,7 @@ def load_digits():
 
 
 def main():
+    keras.utils.set_random_seed(0)
     x, y = load_digits()
     rng = np.random.default_rng(0)
     order = rng.permutation(len(x))

@@ -51,3 +51,25 @@ def test_normalize_other_axis_and_order():
 def test_utils_exported_from_package():
     assert gkeras.utils.to_categorical is to_categorical
     assert gkeras.utils.Progbar is gkeras.utils.progbar.Progbar
+
+
+def test_set_random_seed_makes_training_reproducible():
+    def run():
+        gkeras.utils.set_random_seed(7)
+        x = np.random.rand(64, 5).astype("float32")
+        y = np.random.rand(64, 1).astype("float32")
+        model = gkeras.Sequential([gkeras.layers.Dense(8, activation="relu", input_shape=(5,)),
+                                   gkeras.layers.Dropout(0.5), gkeras.layers.Dense(1)])
+        model.compile("adam", "mse")
+        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        return history.history["loss"], model.get_weights()
+
+    (loss_a, weights_a), (loss_b, weights_b) = run(), run()
+    assert loss_a == loss_b
+    for a, b in zip(weights_a, weights_b):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_set_random_seed_rejects_bad_values():
+    with pytest.raises(ValueError, match="non-negative integer"):
+        gkeras.utils.set_random_seed(-1)

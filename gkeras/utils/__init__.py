@@ -1,5 +1,19 @@
-"""Utilities: the progress bar and NumPy label/array helpers."""
+"""Utilities: the progress bar, NumPy label/array helpers and the global random seed."""
+import random
+
+import numpy
+
 from .numerical import normalize, to_categorical
 from .progbar import Progbar
 
-__all__ = ["Progbar", "normalize", "to_categorical"]
+
+def set_random_seed(seed):
+    """Seed Python's, NumPy's and so gkeras's random numbers (weight initializers, shuffling,
+    dropout masks of unseeded layers), for reproducible runs."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0:
+        raise ValueError(f"set_random_seed expects a non-negative integer, received {seed!r}.")
+    random.seed(int(seed))
+    numpy.random.seed(int(seed))
+
+
+__all__ = ["Progbar", "normalize", "set_random_seed", "to_categorical"]

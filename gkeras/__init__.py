@@ -4,18 +4,13 @@ __version__ = "0.1.0"
 from . import config
 from . import backends as _backends
 
+# The array backend is chosen once, here, from keras.json and KERAS_BACKEND; every module
+# imported below computes with it.
 _backends.set_backend(config.backend())
 
+from . import (activations, backend, callbacks, constraints, initializers, layers,  # noqa: E402
+               losses, metrics, models, ops, optimizers, regularizers, testing, utils)
 from .autograd import GradientTape, Tensor  # noqa: E402
-from .variables import Variable  # noqa: E402
-from . import ops  # noqa: E402
-from . import activations, constraints, initializers, regularizers  # noqa: E402
-from . import layers  # noqa: E402
-from . import models  # noqa: E402
 from .layers import Input, Layer  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
-from . import backend  # noqa: E402
-from . import testing  # noqa: E402
-from . import callbacks, utils  # noqa: E402
-from . import optimizers  # noqa: E402
-from . import losses, metrics  # noqa: E402
+from .variables import Variable  # noqa: E402

@@ -323,26 +323,24 @@ class Trainer:
             for m, weighted in zip(o.metrics, o.metric_weighted):
                 m.update_state(yt, yp, sample_weight=sw if weighted else None)
 
-    def _train_step(self, xs, ys, sws):
-        with GradientTape():
-            preds = flatten(self(xs if len(xs) > 1 else xs[0], training=True))
-            if self._first_batch:
-                self._check_targets(ys, preds)
-                self._build_metrics(ys, preds)
-                self._first_batch = False
-            total, per_output = self._compute_loss(ys, preds, sws)
-        variables = self._trainable_cache
-        grads = backward(total, variables)
-        self.optimizer.apply(grads, variables)
-        self._update_trackers(total, per_output, ys, preds, sws, int(xs[0].shape[0]))
-
-    def _test_step(self, xs, ys, sws):
-        preds = flatten(self(xs if len(xs) > 1 else xs[0], training=False))
+    def _forward_and_loss(self, xs, ys, sws, training):
+        preds = flatten(self(xs if len(xs) > 1 else xs[0], training=training))
         if self._first_batch:
             self._check_targets(ys, preds)
             self._build_metrics(ys, preds)
             self._first_batch = False
         total, per_output = self._compute_loss(ys, preds, sws)
+        return preds, total, per_output
+
+    def _train_step(self, xs, ys, sws):
+        with GradientTape():
+            preds, total, per_output = self._forward_and_loss(xs, ys, sws, training=True)
+        variables = self._trainable_cache
+        self.optimizer.apply(backward(total, variables), variables)
+        self._update_trackers(total, per_output, ys, preds, sws, int(xs[0].shape[0]))
+
+    def _test_step(self, xs, ys, sws):
+        preds, total, per_output = self._forward_and_loss(xs, ys, sws, training=False)
         self._update_trackers(total, per_output, ys, preds, sws, int(xs[0].shape[0]))
 
     # --- fit -----------------------------------------------------------------------------------

@@ -145,8 +145,14 @@ def get(identifier):
             raise ValueError(f"Unknown activation {identifier!r}. Valid names: "
                              f"{', '.join(sorted(_ACTIVATIONS))}.")
         return _ACTIVATIONS[identifier]
-    if isinstance(identifier, dict):
-        return get(identifier.get("config", identifier.get("class_name")))
+    if isinstance(identifier, dict):  # Keras's {'class_name': 'function', 'config': 'relu'}
+        name = identifier.get("config", identifier.get("class_name"))
+        if not isinstance(name, str):
+            raise ValueError(f"Could not interpret activation {identifier!r}: expected a "
+                             "serialized activation function such as {'class_name': "
+                             "'function', 'config': 'relu'}; activation objects (layers) "
+                             "are not supported.")
+        return get(name)
     if callable(identifier):
         return identifier
     raise ValueError(f"Could not interpret activation {identifier!r}: expected a name or "

@@ -37,7 +37,8 @@ class Tensor:
 
     @property
     def shape(self):
-        return tuple(numpy.shape(self.value))
+        value = self.value  # an array's shape is a tuple already; Python scalars have none
+        return value.shape if hasattr(value, "shape") else ()
 
     @property
     def dtype(self):
@@ -189,7 +190,15 @@ class GradientTape:
                 else _backend().asarray(output_gradients, dtype=target.dtype)
         grads = backward(target, flat, seed)
         if not self.persistent:
-            for t, previous in self._watched:  # watching lasts for this tape only
-                t.requires_grad = previous
+            self._unwatch()
         out = [None if g is None else Tensor(g) for g in grads]
         return out[0] if single else out
+
+    def _unwatch(self):
+        """Watching lasts for this tape only: until its gradient, or its end if persistent."""
+        for t, previous in reversed(self._watched):
+            t.requires_grad = previous
+        self._watched = []
+
+    def __del__(self):
+        self._unwatch()

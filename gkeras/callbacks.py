@@ -598,10 +598,10 @@ class CSVLogger(Callback):
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs)
-            # Validation columns the model will produce later, as Keras does.
-            for name in getattr(self.model, "metrics_names", None) or ():
-                if name.startswith("val_") and name not in self.keys:
-                    self.keys.append(name)
+            # With validation_freq > 1 the first epoch has no val_* entries: reserve their
+            # columns now, as Keras 3 does (they read NA when there is no validation).
+            if not any(key.startswith("val_") for key in self.keys):
+                self.keys += [f"val_{key}" for key in self.keys]
         if self.writer is None:
             self.writer = csv.writer(self.csv_file, delimiter=self.sep, lineterminator="\n")
             if self.append_header:

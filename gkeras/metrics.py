@@ -42,18 +42,18 @@ def _detached(x, dtype=None):
 # --- metric functions ------------------------------------------------------------------
 
 def accuracy(y_true, y_pred):
-    """How often ``y_pred`` equals ``y_true`` exactly (mean over the last axis)."""
+    """1 where ``y_pred`` equals ``y_true`` exactly, else 0 (elementwise, as Keras 3)."""
     y_pred = _detached(y_pred)
     y_true = _detached(y_true, dtype=y_pred.dtype)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
-    return Tensor((y_true.value == y_pred.value).astype(config.floatx()).mean(axis=-1))
+    return Tensor((y_true.value == y_pred.value).astype(config.floatx()))
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """How often ``y_pred > threshold`` matches the 0/1 labels (mean over the last axis)."""
+    """1 where ``y_pred > threshold`` matches the 0/1 label, else 0 (elementwise, as Keras 3)."""
     y_true, y_pred = squeeze_or_expand_to_same_rank(_detached(y_true), _detached(y_pred))
     predicted = (y_pred.value > threshold).astype(y_true.dtype)
-    return Tensor((y_true.value == predicted).astype(config.floatx()).mean(axis=-1))
+    return Tensor((y_true.value == predicted).astype(config.floatx()))
 
 
 def categorical_accuracy(y_true, y_pred):
@@ -430,7 +430,8 @@ _FUNCTIONS["cosine_similarity"] = _metric_cosine_similarity
 
 
 def _unknown(identifier):
-    names = sorted(set(ALL_OBJECTS_DICT) | set(_FUNCTIONS) - {"Metric", "metric"})
+    abstract = {"Metric", "metric", "MeanMetricWrapper", "mean_metric_wrapper"}
+    names = sorted((set(ALL_OBJECTS_DICT) | set(_FUNCTIONS)) - abstract)
     return ValueError(f"Unknown metric {identifier!r}. Valid names: {', '.join(names)}.")
 
 

@@ -6,11 +6,13 @@ with the active backend's array module, and records its backward closure when a
 """
 import builtins
 import math
+import numbers
 
 import numpy
 
 from .backends import current as _backend
 
+from . import config
 from .autograd import Tensor, result
 
 
@@ -167,12 +169,12 @@ zeros_like = _nondiff(lambda xp, a, dtype=None: xp.zeros_like(a, dtype=dtype))
 ones_like = _nondiff(lambda xp, a, dtype=None: xp.ones_like(a, dtype=dtype))
 
 
-def zeros(shape, dtype="float32"):
-    return Tensor(_xp().zeros(shape, dtype=dtype))
+def zeros(shape, dtype=None):
+    return Tensor(_xp().zeros(shape, dtype=dtype or config.floatx()))
 
 
-def ones(shape, dtype="float32"):
-    return Tensor(_xp().ones(shape, dtype=dtype))
+def ones(shape, dtype=None):
+    return Tensor(_xp().ones(shape, dtype=dtype or config.floatx()))
 
 
 def stop_gradient(x):
@@ -214,8 +216,13 @@ sin = _unary(lambda xp, x: xp.sin(x), lambda xp, x, y: xp.cos(x))
 cos = _unary(lambda xp, x: xp.cos(x), lambda xp, x, y: -xp.sin(x))
 reciprocal = _unary(lambda xp, x: 1 / x, lambda xp, x, y: -y * y)
 softsign = _unary(lambda xp, x: x / (1 + xp.abs(x)), lambda xp, x, y: 1 / (1 + xp.abs(x)) ** 2)
-erf = _unary(lambda xp, x: _backend().erf(x),
-             lambda xp, x, y: (2 / math.sqrt(math.pi)) * xp.exp(-x * x))
+_erf = _unary(lambda xp, x: _backend().erf(x),
+              lambda xp, x, y: (2 / math.sqrt(math.pi)) * xp.exp(-x * x))
+
+
+def erf(x):
+    x = _t(x)
+    return _erf(x if x.dtype.kind == "f" else cast(x, config.floatx()))
 
 
 def _sigmoid(xp, x):
@@ -286,6 +293,8 @@ def matmul(a, b):
 def linear(x, kernel, bias=None):
     """``x @ kernel + bias`` over the last axis of ``x``: one GEMM forward, two backward."""
     x, kernel = _t(x), _t(kernel)
+    if x.dtype.kind != "f":  # integer data: compute in the kernel's dtype (NumPy: float64)
+        x = cast(x, kernel.dtype)
     xv, kv = x.value, kernel.value
     lead = xv.shape[:-1]
     x2 = xv.reshape(-1, xv.shape[-1]) if xv.ndim != 2 else xv
@@ -391,8 +400,8 @@ def _extremum(reduce):
 
         def backward(g):
             hit = xv == _expand_reduced(out, axes, keepdims)
-            share = hit / hit.sum(axis=axes, keepdims=True)
-            return (share * _expand_reduced(g, axes, keepdims),)
+            ties = hit.sum(axis=axes, keepdims=True).astype(g.dtype)  # int counts: float64
+            return (_expand_reduced(g, axes, keepdims) * hit / ties,)
         return result(out, (x,), backward)
     op.__name__ = reduce
     return op
@@ -558,7 +567,8 @@ def tile(x, reps):
     x = _t(x)
     xv = x.value
     xp = _xp()
-    reps = (1,) * (xv.ndim - len(reps)) + tuple(reps)
+    reps = (int(reps),) if isinstance(reps, numbers.Integral) else tuple(reps)
+    reps = (1,) * (xv.ndim - len(reps)) + reps
     shape = (1,) * (len(reps) - xv.ndim) + xv.shape
 
     def backward(g):
@@ -575,8 +585,10 @@ def repeat(x, repeats, axis=None):
     x = _t(x)
     xv = x.value
     xp = _xp()
-    if not isinstance(repeats, int):
-        raise TypeError("repeat: only an integer number of repeats is differentiable.")
+    if not isinstance(repeats, numbers.Integral):
+        raise TypeError("repeat: only an integer number of repeats is differentiable, "
+                        f"received {type(repeats).__name__}.")
+    repeats = int(repeats)
     if axis is None:
         return repeat(reshape(x, (-1,)), repeats, 0)
     axis %= xv.ndim
@@ -605,10 +617,16 @@ def getitem(x, index):
         index = tuple(i.value if isinstance(i, Tensor) else i for i in index)
     xv = x.value
     xp = _xp()
+    # basic indices select each entry at most once: assign; only arrays may repeat one
+    basic = all(i is None or i is Ellipsis or isinstance(i, (int, builtins.slice))
+                for i in (index if isinstance(index, tuple) else (index,)))
 
     def backward(g):
         grad = xp.zeros_like(xv)
-        xp.add.at(grad, index, g)
+        if basic:
+            grad[index] = g
+        else:
+            xp.add.at(grad, index, g)
         return (grad,)
     return result(xv[index], (x,), backward)
 
@@ -632,10 +650,12 @@ def take(x, indices, axis=None):
     return result(xp.take(xv, idx, axis=axis), (x,), backward)
 
 
-def one_hot(indices, num_classes, dtype="float32"):
-    idx = _t(indices).value.astype("int64")
+def one_hot(indices, num_classes, dtype=None):
+    """A last axis of ``num_classes``; indices outside ``[0, num_classes)`` give all zeros."""
+    idx = _backend().asarray(_t(indices).value).astype("int64", copy=False)
     xp = _xp()
-    return Tensor(xp.eye(num_classes, dtype=dtype)[idx])
+    classes = xp.arange(num_classes)
+    return Tensor((idx[..., None] == classes).astype(dtype or config.floatx()))
 
 
 # --- operators on Tensor -------------------------------------------------------------------

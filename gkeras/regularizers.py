@@ -1,4 +1,7 @@
 """Weight regularizers; their penalties are added to the training loss."""
+import math
+import numbers
+
 from . import ops
 from .serialization import Registry, serialize  # noqa: F401  (public API)
 
@@ -15,9 +18,22 @@ class Regularizer:
         return cls(**config)
 
 
+def _penalty_factor(owner, name, value, default):
+    """``value`` as a non-negative float; None means ``default`` (Keras's rules)."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or \
+            not math.isfinite(value) or value < 0:
+        raise ValueError(f"{owner}: invalid value for argument {name}: expected a non-negative "
+                         f"float. Received: {name}={value!r}")
+    return float(value)
+
+
 class L1L2(Regularizer):
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1, self.l2 = float(l1), float(l2)
+        owner = type(self).__name__
+        self.l1 = _penalty_factor(owner, "l1", l1, 0.0)
+        self.l2 = _penalty_factor(owner, "l2", l2, 0.0)
 
     def __call__(self, x):
         penalty = 0.0
@@ -33,7 +49,7 @@ class L1L2(Regularizer):
 
 class L1(L1L2):
     def __init__(self, l1=0.01):
-        super().__init__(l1=l1)
+        super().__init__(l1=0.01 if l1 is None else l1)
 
     def get_config(self):
         return {"l1": self.l1}
@@ -41,7 +57,7 @@ class L1(L1L2):
 
 class L2(L1L2):
     def __init__(self, l2=0.01):
-        super().__init__(l2=l2)
+        super().__init__(l2=0.01 if l2 is None else l2)
 
     def get_config(self):
         return {"l2": self.l2}

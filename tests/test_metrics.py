@@ -74,11 +74,12 @@ def test_binary_accuracy(weighted, threshold):
         ws.append(w)
     got = accumulate(metrics.BinaryAccuracy(threshold=threshold), data, weighted)
     np.testing.assert_allclose(got, weighted_mean(per, ws, weighted), rtol=1e-6)
-    # multi-label: mean over the last axis first; (n,) labels against (n, 1) predictions
+    # multi-label: elementwise, as Keras 3; (n,) labels against (n, 1) predictions
     y = np.array([[1, 0, 1], [0, 0, 1]])
     p = np.array([[0.9, 0.6, 0.2], [0.1, 0.3, 0.8]])
-    np.testing.assert_allclose(value(metrics.binary_accuracy(y, p)), [1 / 3, 1])
-    np.testing.assert_allclose(value(metrics.binary_accuracy([1, 0], [[0.7], [0.8]])), [1, 0])
+    np.testing.assert_array_equal(value(metrics.binary_accuracy(y, p)), [[1, 0, 0], [1, 1, 1]])
+    np.testing.assert_array_equal(value(metrics.binary_accuracy([1, 0], [[0.7], [0.8]])),
+                                  [[1], [0]])
     with pytest.raises(ValueError, match="threshold"):
         metrics.BinaryAccuracy(threshold=1.5)
 

@@ -498,8 +498,8 @@ def test_variables_order_names_and_iterations():
     opt.apply([np.ones((2, 2), "float32"), np.ones(2, "float32")], [kernel, bias])
     assert [v.path for v in opt.variables] == [
         "adam/iteration", "adam/learning_rate", "adam/dense_kernel_momentum",
-        "adam/dense_bias_momentum", "adam/dense_kernel_velocity", "adam/dense_bias_velocity",
-        "adam/dense_kernel_velocity_hat", "adam/dense_bias_velocity_hat"]
+        "adam/dense_kernel_velocity", "adam/dense_bias_momentum", "adam/dense_bias_velocity",
+        "adam/dense_kernel_velocity_hat", "adam/dense_bias_velocity_hat"]  # Keras 3's order
     iterations = opt.iterations
     assert isinstance(iterations, Variable) and iterations.dtype == np.int64
     assert int(iterations) == 1 and iterations.numpy() == 1

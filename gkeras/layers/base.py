@@ -120,6 +120,7 @@ class InputSpec:
 
 class _CallContext:
     training = None
+    depth = 0  # layer calls in progress; the outermost one clears the layers' losses
 
 
 _call_context = _CallContext()
@@ -134,14 +135,14 @@ class Layer:
     """Base class of every layer: weights, build-on-first-call, symbolic and eager calls."""
 
     _signature_cache = {}
-    activity_regularizer = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _LAYER_CLASSES.setdefault(cls.__name__, cls)
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
-                 batch_input_shape=None, batch_size=None, input_dim=None, **kwargs):
+                 batch_input_shape=None, batch_size=None, input_dim=None,
+                 activity_regularizer=None, **kwargs):
         kwargs.pop("autocast", None)  # accepted for Keras 3 compatibility; we always autocast
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
@@ -153,6 +154,7 @@ class Layer:
         self._trainable_weights = []
         self._non_trainable_weights = []
         self._losses = []
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self._inbound_nodes = []
         self._outbound_nodes = []
         self.built = False
@@ -221,11 +223,13 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value):
+        """As Keras 3: sets the flag of this layer, of its sublayers and of every weight it
+        created trainable."""
         self._trainable = bool(value)
         for layer in self._layers:
             layer.trainable = value
         for w in self._trainable_weights:
-            w.requires_grad = self._trainable
+            w.trainable = self._trainable
 
     @property
     def weights(self):
@@ -237,7 +241,7 @@ class Layer:
     def trainable_weights(self):
         if not self._trainable:
             return []
-        own = list(self._trainable_weights)
+        own = [w for w in self._trainable_weights if w.trainable]
         nested = [w for layer in self._layers for w in layer.trainable_weights]
         return _dedup(own + nested)
 
@@ -277,17 +281,25 @@ class Layer:
 
     @property
     def losses(self):
-        """Regularization losses of this layer's weights and of ``add_loss`` calls."""
-        out = list(self._losses)
-        for w in self._trainable_weights + self._non_trainable_weights:
-            if w.regularizer is not None:
-                out.append(w.regularizer(w))
-        for layer in self._layers:
-            out.extend(layer.losses)
+        """Losses of the latest call (``add_loss``, activity regularizers) of this layer and
+        its sublayers, then the regularization losses of the trainable weights (as Keras 3)."""
+        out = [loss for layer in self._flatten_layers() for loss in layer._losses]
+        out.extend(w.regularizer(w) for w in self.trainable_weights if w.regularizer is not None)
         return out
 
     def add_loss(self, loss):
         self._losses.append(loss)
+
+    def _flatten_layers(self):
+        """This layer and every layer nested in it, each once."""
+        out, seen, stack = [], set(), [self]
+        while stack:
+            layer = stack.pop()
+            if id(layer) not in seen:
+                seen.add(id(layer))
+                out.append(layer)
+                stack.extend(reversed(layer._layers))
+        return out
 
     # --- building and calling ------------------------------------------------------------
     def build(self, input_shape):
@@ -309,12 +321,18 @@ class Layer:
     def _traced_output_shape(self, input_shape):
         shapes = input_shape if _is_shape_list(input_shape) else [input_shape]
         results = []
-        for fill in (2, 3):
-            xp = _backend().xp
-            args = [Tensor(xp.zeros(tuple(fill if d is None else d for d in s), dtype=self.dtype))
-                    for s in shapes]
-            out = self._call_eager(args if _is_shape_list(input_shape) else args[0], {})
-            results.append([o.shape for o in flatten(out)])
+        # the trace's losses are not real ones: keep those of the call in progress, if any
+        saved = [(layer, list(layer._losses)) for layer in self._flatten_layers()]
+        try:
+            for fill in (2, 3):
+                xp = _backend().xp
+                args = [Tensor(xp.zeros(tuple(fill if d is None else d for d in s),
+                                        dtype=self.dtype)) for s in shapes]
+                out = self._call_eager(args if _is_shape_list(input_shape) else args[0], {})
+                results.append([o.shape for o in flatten(out)])
+        finally:
+            for layer, losses in saved:
+                layer._losses = losses
         merged = [tuple(a if a == b else None for a, b in zip(s2, s3))
                   for s2, s3 in zip(*results)]
         return merged[0] if len(merged) == 1 else merged
@@ -372,8 +390,6 @@ class Layer:
         outer = _call_context.training
         if training is None:
             training = outer
-        else:
-            _call_context.training = training
         accepts_training, accepts_mask = self._call_signature()
         if accepts_training:
             kwargs["training"] = bool(training)
@@ -386,21 +402,30 @@ class Layer:
             kwargs["mask"] = previous_mask
         else:
             kwargs.pop("mask", None)
-        self._losses = []  # add_loss / activity losses belong to the latest call
+        if _call_context.depth == 0:  # losses belong to the latest outermost call
+            for layer in self._flatten_layers():
+                layer._losses = []
+        _call_context.depth += 1
+        _call_context.training = training  # what nested calls inherit
         try:
             outputs = self.call(inputs, **kwargs)
         finally:
+            _call_context.depth -= 1
             _call_context.training = outer
         regularizer = self.activity_regularizer
         if regularizer is not None:
             for o in flatten(outputs):
-                # as Keras 3: the penalty is averaged over the batch
-                self._losses.append(regularizer(o) / o.shape[0])
-        if self.supports_masking or type(self).compute_mask is not Layer.compute_mask:
+                # as Keras 3: the penalty is averaged over the batch (when there is one)
+                penalty = regularizer(o)
+                self._losses.append(penalty / (o.shape[0] or 1) if o.ndim else penalty)
+        flat_outputs = flatten(outputs)
+        # as Keras 3: masks that call() set itself stand; compute_mask fills in the others
+        if (self.supports_masking or type(self).compute_mask is not Layer.compute_mask) and \
+                not all(getattr(o, "_keras_mask", None) is not None for o in flat_outputs):
             out_mask = self.compute_mask(inputs, previous_mask)
             if out_mask is not None:
-                for o, m in zip(flatten(outputs), flatten(out_mask) if isinstance(
-                        out_mask, (list, tuple)) else [out_mask] * len(flatten(outputs))):
+                for o, m in zip(flat_outputs, flatten(out_mask) if isinstance(
+                        out_mask, (list, tuple)) else [out_mask] * len(flat_outputs)):
                     if isinstance(o, Tensor):
                         o._keras_mask = m
         return outputs
@@ -508,6 +533,8 @@ class Layer:
     # --- configuration ---------------------------------------------------------------------
     def get_config(self):
         cfg = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:
+            cfg["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._batch_input_shape is not None:
             cfg["batch_input_shape"] = list(self._batch_input_shape)
         return cfg

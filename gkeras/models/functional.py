@@ -6,12 +6,12 @@ import numpy
 
 from ..autograd import Tensor
 from ..backends import current as _backend
-from ..layers.base import (_LAYER_CLASSES, KerasTensor, Layer, flatten, get_layer_class,
-                           pack_like, snake_case, unique_name)
+from ..layers.base import (_LAYER_CLASSES, KerasTensor, Layer, _call_context, flatten,
+                           get_layer_class, pack_like, snake_case, unique_name)
 from ..layers.core import InputLayer
 from ..ops import cast, convert_to_tensor
 from .summary import print_summary
-from .training import Saving, Trainer
+from .training import Saving, Trainer, _is_number_list
 
 
 class Model(Trainer, Saving, Layer):
@@ -188,8 +188,7 @@ class Model(Trainer, Saving, Layer):
         for x, spec in zip(self._standardize_inputs(inputs), self.inputs):
             t = x if isinstance(x, Tensor) else convert_to_tensor(
                 x if _backend().is_array(x) else numpy.asarray(x))
-            if t.dtype != spec.dtype and (t.dtype.kind == "f" or numpy.dtype(spec.dtype).kind
-                                          in "iu" and t.dtype.kind in "iub"):
+            if t.dtype != spec.dtype:  # as Keras 3: data takes the dtype of its Input
                 t = cast(t, spec.dtype)
             out.append(t)
         return out
@@ -218,10 +217,18 @@ class Model(Trainer, Saving, Layer):
         return self._run_graph(inputs, training)
 
     def _run_graph(self, inputs, training):
+        # As Keras 3: a `training` given to this call (or an outer one) overrides any that a
+        # layer was given when the graph was built; otherwise that one stands.
+        explicit = _call_context.training
+        if explicit is None and training:  # call() used directly, not through __call__
+            explicit = True
         values = {id(spec): x for spec, x in zip(self.inputs, inputs)}
         for node in self._execution_nodes:
             args = pack_like(node.call_args, [values[id(t)] for t in node.input_tensors])
-            outputs = node.layer(args, training=training, **node.call_kwargs)
+            kwargs = node.call_kwargs
+            if explicit is not None:
+                kwargs = {**kwargs, "training": explicit}
+            outputs = node.layer(args, **kwargs)
             for t, value in zip(node.output_tensors, flatten(outputs)):
                 values[id(t)] = value
         return pack_like(self._nested_outputs, [values[id(t)] for t in self.outputs])
@@ -326,10 +333,6 @@ class Model(Trainer, Saving, Layer):
 
 
 _LAYER_CLASSES.setdefault("Functional", Model)  # Keras 3 saves functional models so
-
-
-def _is_number_list(values):
-    return all(isinstance(v, (int, float, bool)) for v in values)
 
 
 def _structure_refs(structure, refs):

@@ -1,7 +1,8 @@
 """``Sequential``: a linear stack of layers, built as a functional graph once the input shape
 is known (from the first layer's ``input_shape``, an ``InputLayer``, or the first data)."""
 from ..autograd import Tensor
-from ..layers.base import KerasTensor, Layer, flatten, get_layer_class, unique_name
+from ..layers.base import (KerasTensor, Layer, _is_shape_list, flatten, get_layer_class,
+                           unique_name)
 from ..layers.core import InputLayer
 from .functional import Model
 
@@ -25,6 +26,7 @@ class Sequential(Model):
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add expects a Layer instance, received "
                             f"{type(layer).__name__}: {layer!r}")
+        before = (list(self._stack), self._input_layer)
         if isinstance(layer, InputLayer):
             if self._stack or self._input_layer is not None:
                 raise ValueError(f"Sequential '{self.name}': an InputLayer can only be the "
@@ -39,7 +41,13 @@ class Sequential(Model):
                 self._input_layer = InputLayer(batch_input_shape=layer._batch_input_shape,
                                                dtype=layer.dtype)
             self._stack.append(layer)
-        self._rebuild()
+        try:
+            self._rebuild()
+        except Exception:
+            # as tf.keras: a layer that cannot follow the stack is not kept
+            self._stack, self._input_layer = before
+            self._rebuild()
+            raise
 
     def pop(self):
         """Remove the last layer."""
@@ -103,6 +111,10 @@ class Sequential(Model):
         if input_shape is None:
             raise ValueError(f"Sequential '{self.name}': build() needs an input shape, or "
                              "give the first layer an input_shape.")
+        if _is_shape_list(input_shape):
+            raise ValueError(f"Sequential '{self.name}' takes one input, received input shapes "
+                             f"{[tuple(s) for s in input_shape]}. Use the functional API, "
+                             "Model(inputs, outputs), for several inputs.")
         self._input_layer = InputLayer(batch_input_shape=tuple(input_shape),
                                        dtype=self._stack[0].dtype if self._stack else None)
         self._rebuild()
@@ -110,9 +122,8 @@ class Sequential(Model):
     def _call_eager(self, inputs, kwargs):
         if not self._is_graph_network and self._stack:
             x = inputs if isinstance(inputs, Tensor) else self._stack[0]._convert_inputs(inputs)
-            shape = (None,) + tuple(x.shape[1:])
-            if not flatten(x) or len(flatten(x)) == 1:
-                self.build(shape)
+            shapes = [(None,) + tuple(t.shape[1:]) for t in flatten(x)]
+            self.build(shapes[0] if isinstance(x, Tensor) else shapes)
         return Model._call_eager(self, inputs, kwargs)
 
     def _call_symbolic(self, inputs, flat, kwargs):

@@ -522,8 +522,10 @@ class Trainer:
             bx = [data_utils.take(a, index, self.dtype) for a in dev_xs]
             out = self(bx if len(bx) > 1 else bx[0], training=False)
             flat = [_value(o) for o in flatten(out)]
-            chunks = [[f] for f in flat] if chunks is None else \
-                [c + [f] for c, f in zip(chunks, flat)]
+            if chunks is None:
+                chunks = [[] for _ in flat]
+            for chunk, f in zip(chunks, flat):
+                chunk.append(f)
             cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()
         if chunks is None:

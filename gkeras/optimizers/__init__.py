@@ -315,7 +315,8 @@ class Optimizer:
                           "loss. If using `model.compile()`, did you forget to provide a `loss` "
                           "argument?", stacklevel=2)
         if self.loss_scale_factor is not None:
-            kept_grads = [g / self.loss_scale_factor for g in kept_grads]
+            scale = float(self.loss_scale_factor)  # a NumPy float64 would upcast float32 grads
+            kept_grads = [g / scale for g in kept_grads]
         kept_grads = self._clip_gradients(kept_grads)
         learning_rate = self._current_learning_rate()
         self._apply_weight_decay(kept_vars, learning_rate)
@@ -536,8 +537,8 @@ class Adam(Optimizer):
         if self.built:
             return
         super().build(variables)
-        self._momentums = self.add_optimizer_variables(variables, "momentum")
-        self._velocities = self.add_optimizer_variables(variables, "velocity")
+        self._momentums, self._velocities = self.add_optimizer_variables(
+            variables, ["momentum", "velocity"])
         if self.amsgrad:
             self._velocity_hats = self.add_optimizer_variables(variables, "velocity_hat")
 
@@ -625,9 +626,8 @@ class Adadelta(Optimizer):
         if self.built:
             return
         super().build(variables)
-        self._accumulated_grads = self.add_optimizer_variables(variables, "accumulated_grad")
-        self._accumulated_delta_vars = self.add_optimizer_variables(variables,
-                                                                    "accumulated_delta_var")
+        self._accumulated_grads, self._accumulated_delta_vars = self.add_optimizer_variables(
+            variables, ["accumulated_grad", "accumulated_delta_var"])
 
     def _update_step(self, grads, variables, learning_rate):
         xp = _backend().xp
@@ -719,8 +719,8 @@ class Nadam(Optimizer):
             return
         dtype = variables[0].value.dtype if variables else _config.floatx()
         super().build(variables)
-        self._momentums = self.add_optimizer_variables(variables, "momentum")
-        self._velocities = self.add_optimizer_variables(variables, "velocity")
+        self._momentums, self._velocities = self.add_optimizer_variables(
+            variables, ["momentum", "velocity"])
         self._u_product = self._add_host_scalar(1.0, dtype, "u_product")
 
     def _update_step(self, grads, variables, learning_rate):

@@ -9,14 +9,14 @@ Two weight layouts are read and written:
 * Keras 3 (``x.weights.h5``): ``layers/<class_name_snake>[_<n>]/vars/<i>``, nested models
   under ``layers/<key>/layers/...``, the layer's name in attribute ``name`` of ``vars``.
 
-Files are written to a temporary file in the same folder, then renamed over the target, so a
-failed save never destroys the previous file. Loading parses JSON and looks classes up in a
-registry: no pickle, no eval, no code from the file runs.
+Files are written to a temporary file in the same folder, flushed to disk, then renamed over
+the target, so a failed save (or a crash) never destroys the previous file. Loading parses
+JSON and looks classes up in a registry: no pickle, no eval, no code from the file runs.
 """
 import json
 import os
 import re
-import tempfile
+import secrets
 import warnings
 
 import h5py
@@ -50,16 +50,39 @@ def _open_hdf5(filepath, what):
     return h5py.File(name, "r")
 
 
+def _new_temporary_file(directory):
+    """An empty, uniquely named file in ``directory`` with the umask's permissions (mkstemp's
+    0600 would carry over to the saved file)."""
+    while True:
+        path = os.path.join(directory, f".gkeras-{secrets.token_hex(8)}.h5.tmp")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return path
+        except FileExistsError:
+            continue
+
+
+def _fsync(path):
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _atomic_write(filepath, overwrite, write):
     filepath = os.fspath(filepath)
     if os.path.exists(filepath) and not overwrite:
         raise FileExistsError(f"{filepath} exists and overwrite=False.")
     directory = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".gkeras-", suffix=".h5.tmp")
-    os.close(fd)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"Cannot save to {filepath!r}: the directory {directory!r} "
+                                "does not exist.")
+    tmp = _new_temporary_file(directory)
     try:
         with h5py.File(tmp, "w") as f:
             write(f)
+        _fsync(tmp)  # on disk before the rename: a crash never leaves a truncated file
         os.replace(tmp, filepath)
     except BaseException:
         if os.path.exists(tmp):
@@ -337,13 +360,20 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
                          "architecture is Python code; use save_weights instead.")
     model_config = json.dumps({"class_name": type(model).__name__, "config": model.get_config()})
     training_config = _training_config(model) if include_optimizer else None
+    if training_config is not None:
+        try:
+            training_config = json.dumps(training_config)
+        except TypeError as e:
+            raise ValueError(f"save: the compile settings of model '{model.name}' cannot be "
+                             f"written as JSON ({e}), e.g. a callable learning rate. Pass "
+                             "include_optimizer=False to save the model without them.") from e
 
     def write(f):
         f.attrs["model_config"] = model_config.encode("utf8")
         f.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
         f.attrs["backend"] = b"gkeras"
         if training_config is not None:
-            f.attrs["training_config"] = json.dumps(training_config).encode("utf8")
+            f.attrs["training_config"] = training_config.encode("utf8")
         _write_keras2_weights(f.create_group("model_weights"), model)
     _atomic_write(name, overwrite, write)
 

@@ -44,7 +44,8 @@ def normalize(x, axis=-1, order=2):
         order: norm order, as ``numpy.linalg.norm`` (2 for the L2 norm).
 
     Returns:
-        NumPy array of the shape of ``x``.
+        NumPy array of the shape of ``x``, except that a 1-D ``x`` comes back as ``(1, n)``
+        (as in Keras).
     """
     if axis is None:
         raise ValueError("normalize: `axis` must be an integer. Received: axis=None")

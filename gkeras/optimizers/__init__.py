@@ -90,6 +90,8 @@ class Optimizer:
     it without a device copy). ``learning_rate`` reads as a Python float.
     """
 
+    _config_keys = ()  # the hyperparameters of a subclass, added to get_config()
+
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
                  ema_overwrite_frequency=None, loss_scale_factor=None,
@@ -398,7 +400,8 @@ class Optimizer:
                 "ema_momentum": self.ema_momentum,
                 "ema_overwrite_frequency": self.ema_overwrite_frequency,
                 "loss_scale_factor": self.loss_scale_factor,
-                "gradient_accumulation_steps": self.gradient_accumulation_steps}
+                "gradient_accumulation_steps": self.gradient_accumulation_steps,
+                **{key: getattr(self, key) for key in self._config_keys}}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -415,6 +418,8 @@ class Optimizer:
 class SGD(Optimizer):
     """Gradient descent with optional (Nesterov) momentum:
     ``v = momentum * v - lr * g``; ``w += v`` (Nesterov: ``w += momentum * v - lr * g``)."""
+
+    _config_keys = ("momentum", "nesterov")
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
@@ -451,16 +456,13 @@ class SGD(Optimizer):
             else:
                 xp.add(weight, velocity, out=weight)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"momentum": self.momentum, "nesterov": self.nesterov})
-        return config
-
 
 class RMSprop(Optimizer):
     """``v = rho * v + (1 - rho) * g**2``; ``w -= lr * g / sqrt(v + eps)`` (centered: the
     denominator is ``sqrt(v - a**2 + eps)`` with ``a`` the average gradient; with
     ``momentum``: ``m = momentum * m + increment``, ``w -= m``)."""
+
+    _config_keys = ("rho", "momentum", "epsilon", "centered")
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
                  name="rmsprop", **kwargs):
@@ -513,17 +515,13 @@ class RMSprop(Optimizer):
                 increment = momentum
             xp.subtract(weight, increment, out=weight)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
-                       "centered": self.centered})
-        return config
-
 
 class Adam(Optimizer):
     """``m += (g - m)(1 - beta_1)``; ``v += (g**2 - v)(1 - beta_2)``;
     ``w -= lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v) + eps)`` (amsgrad uses
     the running maximum of ``v``)."""
+
+    _config_keys = ("beta_1", "beta_2", "epsilon", "amsgrad")
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, name="adam", **kwargs):
@@ -568,16 +566,12 @@ class Adam(Optimizer):
             xp.multiply(tmp, alpha, out=tmp)
             xp.subtract(weight, tmp, out=weight)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
-                       "amsgrad": self.amsgrad})
-        return config
-
 
 class Adagrad(Optimizer):
     """``acc += g**2``; ``w -= lr * g / sqrt(acc + eps)``, ``acc`` starting at
     ``initial_accumulator_value``."""
+
+    _config_keys = ("initial_accumulator_value", "epsilon")
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  name="adagrad", **kwargs):
@@ -606,16 +600,12 @@ class Adagrad(Optimizer):
             xp.multiply(tmp, learning_rate, out=tmp)
             xp.subtract(weight, tmp, out=weight)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"initial_accumulator_value": self.initial_accumulator_value,
-                       "epsilon": self.epsilon})
-        return config
-
 
 class Adadelta(Optimizer):
     """``a = rho * a + (1 - rho) g**2``; ``d = -sqrt(ad + eps) / sqrt(a + eps) * g``;
     ``ad = rho * ad + (1 - rho) d**2``; ``w += lr * d``."""
+
+    _config_keys = ("rho", "epsilon")
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="adadelta", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
@@ -656,15 +646,12 @@ class Adadelta(Optimizer):
             xp.multiply(tmp, learning_rate, out=tmp)
             xp.subtract(weight, tmp, out=weight)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"rho": self.rho, "epsilon": self.epsilon})
-        return config
-
 
 class Adamax(Optimizer):
     """``m += (g - m)(1 - beta_1)``; ``u = max(beta_2 * u, |g|)``;
     ``w -= lr / (1 - beta_1**t) * m / (u + eps)``."""
+
+    _config_keys = ("beta_1", "beta_2", "epsilon")
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="adamax", **kwargs):
@@ -697,15 +684,12 @@ class Adamax(Optimizer):
             xp.multiply(tmp, step_size, out=tmp)
             xp.subtract(weight, tmp, out=weight)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
-        return config
-
 
 class Nadam(Optimizer):
     """Adam with Nesterov momentum (Dozat 2015, Keras 3's momentum schedule
     ``u_t = beta_1 (1 - 0.5 * 0.96**t)``)."""
+
+    _config_keys = ("beta_1", "beta_2", "epsilon")
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="nadam", **kwargs):
@@ -755,11 +739,6 @@ class Nadam(Optimizer):
             xp.divide(tmp, tmp2, out=tmp)
             xp.multiply(tmp, learning_rate, out=tmp)
             xp.subtract(weight, tmp, out=weight)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon})
-        return config
 
 
 _OPTIMIZERS = {cls.__name__: cls

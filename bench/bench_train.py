@@ -5,7 +5,8 @@ samples/second for the same model, optimizer (Adam) and batch size.
 
     python bench/bench_train.py                       # all frameworks found
     python bench/bench_train.py --frameworks gkeras,torch --quick
-    python bench/bench_train.py --profile             # share of gkeras's time inside array math
+
+The share of gkeras's loop spent inside array math is measured by bench/profile_math_share.py.
 """
 import argparse
 import json
@@ -30,15 +31,22 @@ def make_data(workload, n):
     return x, np.eye(classes, dtype="float32")[y]
 
 
-def run_gkeras(workload, n, epochs):
+def gkeras_model(workload):
     import gkeras as keras
-    features, hidden, classes, batch = WORKLOADS[workload]
-    x, y = make_data(workload, n)
+    features, hidden, classes, _ = WORKLOADS[workload]
     model = keras.Sequential([keras.layers.Dense(hidden[0], activation="relu",
                                                  input_shape=(features,))] +
                              [keras.layers.Dense(h, activation="relu") for h in hidden[1:]] +
                              [keras.layers.Dense(classes, activation="softmax")])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    return model
+
+
+def run_gkeras(workload, n, epochs):
+    import gkeras as keras
+    batch = WORKLOADS[workload][3]
+    x, y = make_data(workload, n)
+    model = gkeras_model(workload)
     model.fit(x[:batch * 5], y[:batch * 5], batch_size=batch, epochs=1, verbose=0)  # warm-up
     keras.backends.current().synchronize()
     start = time.perf_counter()
@@ -100,33 +108,6 @@ RUNNERS = {"gkeras": run_gkeras, "torch": run_torch, "keras-torch": run_keras,
            "keras-jax": run_keras}
 
 
-def profile_gkeras(workload, n):
-    """Share of fit's time spent inside NumPy calls (cProfile; its overhead counts against us)."""
-    import cProfile
-    import pstats
-    import gkeras as keras
-    features, hidden, classes, batch = WORKLOADS[workload]
-    x, y = make_data(workload, n)
-    model = keras.Sequential([keras.layers.Dense(hidden[0], activation="relu",
-                                                 input_shape=(features,))] +
-                             [keras.layers.Dense(h, activation="relu") for h in hidden[1:]] +
-                             [keras.layers.Dense(classes, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
-    model.fit(x[:batch * 5], y[:batch * 5], batch_size=batch, epochs=1, verbose=0)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-    profiler.disable()
-    stats = pstats.Stats(profiler)
-    total = stats.total_tt
-    math_time = 0.0
-    for (filename, _, name), (_, _, tottime, _, _) in stats.stats.items():
-        builtin = filename == "~"
-        if builtin and any(key in name for key in ("numpy", "ufunc", "ndarray", "matmul")):
-            math_time += tottime
-    return math_time / total, total
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frameworks", default="gkeras,torch,keras-torch,keras-jax")
@@ -134,7 +115,6 @@ def main():
     parser.add_argument("--samples", type=int, default=128 * 100)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="fewer samples (GPU check)")
-    parser.add_argument("--profile", action="store_true")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:
@@ -145,13 +125,6 @@ def main():
         rate, device = RUNNERS[framework](workload, args.samples, args.epochs)
         print(json.dumps({"rate": rate, "device": device}))
         return
-    if args.profile:
-        for workload in args.workloads.split(","):
-            share, total = profile_gkeras(workload, args.samples)
-            print(f"{workload}: {share:.1%} of {total:.2f} s of fit() (under cProfile) is "
-                  "inside NumPy calls")
-        return
-
     print(f"samples/epoch={args.samples} epochs={args.epochs}")
     print(f"{'workload':10} {'framework':12} {'device':8} {'samples/s':>12}")
     for workload in args.workloads.split(","):

@@ -21,13 +21,9 @@ MATH_LIBRARIES = re.compile(r"openblas|_multiarray_umath|_umath_linalg|libgomp|l
 
 def workload(seconds):
     sys.path.insert(0, HERE)
-    from bench_train import make_data
-    import gkeras as keras
+    from bench_train import gkeras_model, make_data
     x, y = make_data("mlp", 128 * 100)
-    model = keras.Sequential([keras.layers.Dense(512, activation="relu", input_shape=(784,)),
-                              keras.layers.Dense(512, activation="relu"),
-                              keras.layers.Dense(10, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    model = gkeras_model("mlp")
     model.fit(x[:640], y[:640], batch_size=128, epochs=1, verbose=0)
     print("ready", flush=True)
     end = time.perf_counter() + seconds

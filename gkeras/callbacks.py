@@ -337,13 +337,8 @@ def _resolve_mode(owner, monitor, mode, model):
         direction = getattr(metric, "_direction", None)
         if getattr(metric, "name", None) == name and direction in ("up", "down"):
             return "max" if direction == "up" else "min"
-    if name == "loss" or name.endswith("_loss"):
-        return "min"
-    if "acc" in name:  # Keras 2 rule: accuracy-like metrics are maximized
-        return "max"
-    raise ValueError(
-        f"{owner} received monitor={monitor!r} but cannot tell whether it should be "
-        "maximized or minimized. Pass mode='max' or mode='min'.")
+    # Keras 2's rule (the guide's): accuracy-like quantities go up, everything else down
+    return "max" if "acc" in name and not name.endswith("_loss") else "min"
 
 
 def _checked_mode(owner, mode):

@@ -248,18 +248,20 @@ def test_early_stopping_missing_monitor_warns():
     assert history.epoch == [0, 1]
 
 
-def test_monitor_direction_from_model_metrics_or_error():
+def test_monitor_direction_from_model_metrics_else_keras2_rule():
     class Metric:
-        name = "mae"
-        _direction = "down"
+        name = "score"
+        _direction = "up"
 
     model = FakeModel()
     model.metrics = [Metric()]
-    stopper = cbks.EarlyStopping(monitor="val_mae", patience=0)
-    _, history = run_fit([stopper], [{"val_mae": v} for v in (0.5, 0.4, 0.45)], model=model)
+    stopper = cbks.EarlyStopping(monitor="val_score", patience=0)
+    _, history = run_fit([stopper], [{"val_score": v} for v in (0.4, 0.5, 0.45)], model=model)
+    assert history.epoch == [0, 1, 2] and stopper.best == 0.5
+    # a name no metric claims: Keras 2's rule, lower is better unless it names an accuracy
+    stopper = cbks.EarlyStopping(monitor="val_mystery", patience=0)
+    _, history = run_fit([stopper], [{"val_mystery": v} for v in (0.5, 0.4, 0.45)])
     assert history.epoch == [0, 1, 2] and stopper.best == 0.4
-    with pytest.raises(ValueError, match="val_mystery.*mode='max'"):
-        run_fit([cbks.EarlyStopping(monitor="val_mystery")], [{"val_mystery": 1.0}])
     with pytest.warns(UserWarning, match="unknown"):
         assert cbks.EarlyStopping(mode="sideways").mode == "auto"
 
@@ -581,3 +583,16 @@ def test_callbacks_in_real_fit(tmp_path, capsys):
     assert len(rows) == len(history.epoch) + 1 and rows[0].startswith("epoch,")
     out = capsys.readouterr().out
     assert out.count("3/3 - ") == len(history.epoch) and "Epoch 1/4" in out
+
+
+def test_early_stopping_auto_mode_minimizes_an_error_metric_in_fit():
+    x = np.linspace(-1, 1, 64, dtype="float32").reshape(-1, 1)
+    y = 3 * x
+    model = gkeras.Sequential([gkeras.layers.Dense(1, input_shape=(1,))])
+    model.compile(gkeras.optimizers.SGD(0.1), "mse", metrics=["mae"])
+    stop = cbks.EarlyStopping(monitor="val_mae", patience=0)
+    history = model.fit(x, y, batch_size=16, epochs=5, validation_split=0.25, verbose=0,
+                        callbacks=[stop])
+    # mae falls every epoch on this problem, so 'auto' must read it as "lower is better"
+    assert len(history.history["val_mae"]) == 5
+    assert stop.best == pytest.approx(history.history["val_mae"][-1])

@@ -328,7 +328,7 @@ def _flat_metrics(model):
     return found
 
 
-def _resolve_mode(owner, monitor, mode, model):
+def _resolve_mode(monitor, mode, model):
     """'min' or 'max' for ``monitor``; 'auto' is inferred as Keras does."""
     if mode in ("min", "max"):
         return mode
@@ -393,7 +393,7 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self._direction is None:
-            self._direction = _resolve_mode("EarlyStopping", self.monitor, self.mode, self.model)
+            self._direction = _resolve_mode(self.monitor, self.mode, self.model)
         if self.best is None:
             self.best = math.inf if self._direction == "min" else -math.inf
         current = (logs or {}).get(self.monitor)
@@ -515,8 +515,7 @@ class ModelCheckpoint(Callback):
                           "saving anyway.", stacklevel=3)
             return True
         if self._direction is None:
-            self._direction = _resolve_mode("ModelCheckpoint", self.monitor, self.mode,
-                                            self.model)
+            self._direction = _resolve_mode(self.monitor, self.mode, self.model)
             if self.best is None:
                 self.best = math.inf if self._direction == "min" else -math.inf
         best_text = f"{self.best:.5f}"

@@ -485,3 +485,32 @@ def test_two_inputs_two_outputs_example_runs(capsys):
     assert logs["loss"] == pytest.approx(logs["price_loss"] + 0.5 * logs["segment_loss"],
                                          rel=1e-5)
     assert "history keys:" in capsys.readouterr().out
+
+
+def test_predict_returns_a_dict_for_dict_outputs():
+    a = gkeras.layers.Input(shape=(3,), name="features")
+    price = gkeras.layers.Dense(1, name="price")(a)
+    kind = gkeras.layers.Dense(2, activation="softmax", name="kind")(a)
+    model = gkeras.Model(inputs=a, outputs={"price": price, "kind": kind})
+    x = np.random.rand(5, 3).astype("float32")
+    out = model.predict(x, batch_size=2)
+    assert sorted(out) == ["kind", "price"]
+    direct = model(x)
+    np.testing.assert_allclose(out["price"], direct["price"].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(out["kind"], direct["kind"].numpy(), rtol=1e-6)
+    on_batch = model.predict_on_batch(x)
+    np.testing.assert_allclose(on_batch["kind"], out["kind"], rtol=1e-6)
+
+
+def test_dict_outputs_are_named_by_their_keys_in_compile_and_history():
+    a = gkeras.layers.Input(shape=(3,))
+    outputs = {"price": gkeras.layers.Dense(1)(a),
+               "kind": gkeras.layers.Dense(2, activation="softmax")(a)}
+    model = gkeras.Model(inputs=a, outputs=outputs)
+    assert model.output_names == ["price", "kind"]
+    model.compile("sgd", loss={"price": "mse", "kind": "sparse_categorical_crossentropy"},
+                  metrics={"kind": ["accuracy"]})
+    x = np.random.rand(8, 3).astype("float32")
+    y = {"price": np.random.rand(8, 1).astype("float32"), "kind": np.arange(8) % 2}
+    history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    assert sorted(history.history) == ["kind_accuracy", "kind_loss", "loss", "price_loss"]

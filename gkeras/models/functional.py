@@ -123,7 +123,10 @@ class Model(Trainer, Saving, Layer):
 
     @property
     def output_names(self):
-        """Output layer names, made unique as Keras does (``dense``, ``dense_1``, ...)."""
+        """The keys of dict outputs; otherwise the output layers' names, made unique as Keras
+        does (``dense``, ``dense_1``, ...)."""
+        if isinstance(self._nested_outputs, dict):
+            return list(self._nested_outputs)
         names, counts = [], {}
         for t in self.outputs:
             base = proposal = t._keras_history[0].name

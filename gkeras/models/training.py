@@ -531,8 +531,8 @@ class Trainer:
         if chunks is None:
             raise ValueError("predict: the input holds no samples.")
         xp = _backend().xp
-        results = [_backend().to_numpy(xp.concatenate(c, axis=0)) for c in chunks]
-        return results[0] if len(results) == 1 else results
+        return self._structure_outputs(
+            [_backend().to_numpy(xp.concatenate(c, axis=0)) for c in chunks])
 
     def predict_on_batch(self, x):
         xs = self._prepare_x(x)
@@ -541,7 +541,12 @@ class Trainer:
                    if len(xs) > 1 else
                    data_utils.device_array(xs[0], _float_dtype(xs[0], self.dtype)),
                    training=False)
-        results = [o.numpy() for o in flatten(out)]
+        return self._structure_outputs([o.numpy() for o in flatten(out)])
+
+    def _structure_outputs(self, results):
+        """One array, a list, or a dict when the model's outputs were given as a dict."""
+        if isinstance(getattr(self, "_nested_outputs", None), dict):
+            return dict(zip(self._nested_outputs, results))
         return results[0] if len(results) == 1 else results
 
     def predict_classes(self, x, batch_size=32, verbose=1):

@@ -270,17 +270,20 @@ class Trainer:
                 continue
             name = _loss_name(o.loss)
             ts, ps = tuple(yt.shape), tuple(yp.shape)
+            # messages show the batch axis as None, as Keras prints shapes
+            t_txt, p_txt = _batchless(ts), _batchless(ps)
+            labels_txt, column_txt = _batchless(ps[:-1]), _batchless(ps[:-1] + (1,))
             integer = numpy.dtype(yt.dtype).kind in "iub"
             if "sparse" in name:
                 if len(ts) == len(ps) and ts[-1] == ps[-1] and ps[-1] > 1:
                     raise ValueError(
                         f"Output '{o.name}': the loss {name} expects integer class labels of "
-                        f"shape {ps[:-1]} or {ps[:-1] + (1,)}, but received targets of shape "
-                        f"{ts}, which look one-hot. Use loss='categorical_crossentropy' for "
+                        f"shape {labels_txt} or {column_txt}, but received targets of shape "
+                        f"{t_txt}, which look one-hot. Use loss='categorical_crossentropy' for "
                         "one-hot targets.")
                 if ts not in (ps[:-1], ps[:-1] + (1,)):
                     raise ValueError(f"Output '{o.name}': the loss {name} expects labels of "
-                                     f"shape {ps[:-1]}, received {ts}.")
+                                     f"shape {labels_txt}, received {t_txt}.")
                 continue
             if ts == ps:
                 continue
@@ -289,11 +292,11 @@ class Trainer:
                         "one-hot encode them with gkeras.utils.to_categorical."
                         if "categorical" in name or integer else "")
                 raise ValueError(
-                    f"Output '{o.name}': the loss {name} expects targets of shape {ps} "
-                    f"(one per output unit), but received {ts}.{hint}")
+                    f"Output '{o.name}': the loss {name} expects targets of shape {p_txt} "
+                    f"(one per output unit), but received {t_txt}.{hint}")
             if not (ps[-1] == 1 and ts == ps[:-1]) and not (ts[-1:] == (1,) and ts[:-1] == ps):
-                raise ValueError(f"Output '{o.name}': targets of shape {ts} do not match the "
-                                 f"model output shape {ps}.")
+                raise ValueError(f"Output '{o.name}': targets of shape {t_txt} do not match "
+                                 f"the model output shape {p_txt}.")
 
     # --- one step ------------------------------------------------------------------------------
     def _compute_loss(self, y_true, y_pred, sample_weights):
@@ -603,6 +606,10 @@ class _BatchStream:
                 return None
             self.pending = list(reversed(data_utils.epoch_batches(*self.args)))
         return self.pending.pop()
+
+
+def _batchless(shape):
+    return str((None,) + tuple(shape[1:]))
 
 
 def _as_list(metrics):

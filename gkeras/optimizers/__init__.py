@@ -58,6 +58,20 @@ class _HostScalarVariable(Variable):
         self.host = number
         self._array = None
 
+    def host_array(self):
+        """The exact host value as a 0-d NumPy array (float64 for a float variable)."""
+        exact = numpy.float64 if numpy.dtype(self._scalar_dtype).kind == "f" \
+            else self._scalar_dtype
+        return numpy.array(self.host, dtype=exact)
+
+    def restore(self, array):
+        """Set from a saved 0-d array; the exact host value is kept when the array holds it
+        rounded to the array's precision (a float32 learning rate 0.001 stays 0.001)."""
+        if numpy.asarray(self.host).astype(array.dtype) != array:
+            number = array.item()
+            integral = numpy.dtype(self._scalar_dtype).kind in "iu"
+            self.set_host(int(number) if integral else float(number))
+
     def __int__(self):
         return int(self.host)
 
@@ -66,6 +80,10 @@ class _HostScalarVariable(Variable):
 
     def __index__(self):
         return int(self.host)
+
+
+def _shapes(arrays):
+    return [tuple(a.shape) for a in arrays]
 
 
 def _fill(shape, dtype, initializer):
@@ -162,6 +180,35 @@ class Optimizer:
         """The optimizer's state Variables, in Keras's order: iteration, learning rate (unless a
         schedule), then the per-weight slots created by ``build``."""
         return self._variables[:]
+
+    def get_weights(self):
+        """The state as NumPy arrays in ``variables`` order; the step count, learning rate
+        and other host scalars exactly (float64 for a float)."""
+        return [v.host_array() if isinstance(v, _HostScalarVariable) else v.numpy()
+                for v in self._variables]
+
+    def set_weights(self, weights):
+        """Set the state from arrays in ``variables`` order (as ``get_weights`` returns them;
+        build the optimizer first to include the per-weight slots). Count and shapes are
+        checked before anything changes; the host step count follows ``iteration``."""
+        backend = _backend()
+        weights = [backend.to_numpy(w) if backend.is_array(w) else numpy.asarray(w)
+                   for w in weights]
+        variables = self._variables
+        if len(weights) != len(variables):
+            raise ValueError(f"Optimizer '{self.name}' has {len(variables)} state variable(s) "
+                             f"{_shapes(variables)}, received {len(weights)} value(s) "
+                             f"{_shapes(weights)}.")
+        for variable, weight in zip(variables, weights):
+            if tuple(weight.shape) != tuple(variable.shape):
+                raise ValueError(f"Optimizer variable {variable.path!r} has shape "
+                                 f"{tuple(variable.shape)}, received a value of shape "
+                                 f"{tuple(weight.shape)}.")
+        for variable, weight in zip(variables, weights):
+            if isinstance(variable, _HostScalarVariable):
+                variable.restore(weight)
+            else:
+                variable.assign(weight)
 
     def build(self, variables):
         """Record the variables to train; subclasses then add their per-weight state."""

@@ -102,6 +102,32 @@ def _shapes(arrays):
     return [tuple(a.shape) for a in arrays]
 
 
+# HDF5 refuses attributes over 64 KiB: Keras splits a long name list into `name0`, `name1`, ...
+_HDF5_ATTRIBUTE_LIMIT = 64512
+
+
+def _write_names(group, key, names):
+    data = numpy.array([n.encode("utf8") for n in names])
+    chunks = 1
+    while data.nbytes / chunks > _HDF5_ATTRIBUTE_LIMIT:
+        chunks += 1
+    if chunks == 1:
+        group.attrs[key] = data
+    else:
+        for i, part in enumerate(numpy.array_split(data, chunks)):
+            group.attrs[f"{key}{i}"] = part
+
+
+def _read_names(group, key):
+    if key in group.attrs:
+        return _decode(group.attrs[key])
+    names, i = [], 0
+    while f"{key}{i}" in group.attrs:
+        names += _decode(group.attrs[f"{key}{i}"])
+        i += 1
+    return names
+
+
 # --- Keras 2 layout ---------------------------------------------------------------------------
 def _legacy_weights(layer):
     """A layer's weights in the order Keras's HDF5 files list them."""
@@ -350,7 +376,8 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
 
 # --- whole models ------------------------------------------------------------------------------
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
-    """Architecture (JSON), weights and compile settings, in Keras 2's HDF5 model layout."""
+    """Architecture (JSON), weights, compile settings and (``include_optimizer``) the
+    optimizer's state, in Keras 2's HDF5 model layout."""
     name = _check_h5_name(filepath, "save")
     if _is_keras3_weights_name(name):
         raise ValueError(f"save: {name!r} names a weights file; use save_weights for "
@@ -375,7 +402,29 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
         if training_config is not None:
             f.attrs["training_config"] = training_config.encode("utf8")
         _write_keras2_weights(f.create_group("model_weights"), model)
+        if training_config is not None:
+            _write_optimizer_weights(f, model.optimizer)
     _atomic_write(name, overwrite, write)
+
+
+def _write_optimizer_weights(f, optimizer):
+    """Keras's ``optimizer_weights`` group: attribute ``weight_names`` (``optimizer.variables``
+    order) and one dataset per name (a ``/`` in a name makes subgroups, as in Keras)."""
+    variables = optimizer.variables
+    if not variables:
+        return
+    names, used = [], set()
+    for variable in variables:
+        name, n = variable.path, 0
+        while name in used:  # two weights with one path (layers named alike in nested models)
+            n += 1
+            name = f"{variable.path}_{n}"
+        used.add(name)
+        names.append(name)
+    group = f.create_group("optimizer_weights")
+    _write_names(group, "weight_names", names)
+    for name, value in zip(names, optimizer.get_weights()):
+        group.create_dataset(name, data=value)
 
 
 def _loss_config(loss):
@@ -435,7 +484,8 @@ def _reject_code(config, filepath):
 
 def load_model(filepath, custom_objects=None, compile=True):
     """A model saved by ``model.save`` (gkeras, Keras 2, or Keras 3's legacy ``.h5``), compiled
-    as it was if ``compile`` and the file has a training configuration."""
+    as it was if ``compile`` and the file has a training configuration, with the optimizer's
+    saved state (step count, slots) restored."""
     from ..models import model_from_config
     with _open_hdf5(filepath, "load_model") as f:
         raw = f.attrs.get("model_config")
@@ -450,7 +500,26 @@ def load_model(filepath, custom_objects=None, compile=True):
         training = f.attrs.get("training_config")
         if compile and training is not None:
             _compile_from_config(model, json.loads(_text(training)), custom_objects, filepath)
+            if "optimizer_weights" in f:
+                _load_optimizer_weights(f["optimizer_weights"], model, filepath)
     return model
+
+
+def _load_optimizer_weights(group, model, filepath):
+    """Restore the optimizer's state as Keras's loader does: build the optimizer on the model's
+    trainable weights, then set its variables in order. A file that does not fit (another
+    optimizer, other shapes) gives a warning and leaves the optimizer fresh."""
+    optimizer = model.optimizer
+    try:
+        values = [numpy.asarray(group[name]) for name in _read_names(group, "weight_names")]
+        # a file saved before any training holds only the step count and learning rate
+        if not optimizer.built and len(values) != len(optimizer.variables):
+            optimizer.build(model.trainable_weights)
+        optimizer.set_weights(values)
+    except (ValueError, KeyError) as e:
+        warnings.warn(f"load_model: the optimizer state saved in {os.fspath(filepath)!r} does "
+                      f"not fit the model's {type(optimizer).__name__} optimizer ({e}); it "
+                      "starts freshly initialized.", stacklevel=3)
 
 
 def _per_output(value, names, convert):

@@ -511,15 +511,19 @@ def _load_optimizer_weights(group, model, filepath):
     optimizer, other shapes) gives a warning and leaves the optimizer fresh."""
     optimizer = model.optimizer
     try:
-        values = [numpy.asarray(group[name]) for name in _read_names(group, "weight_names")]
+        names = _read_names(group, "weight_names")
+        missing = [name for name in names if not isinstance(group.get(name), h5py.Dataset)]
+        if missing:
+            raise ValueError(f"the file lists {missing} but holds no such dataset")
+        values = [numpy.asarray(group[name]) for name in names]
         # a file saved before any training holds only the step count and learning rate
         if not optimizer.built and len(values) != len(optimizer.variables):
             optimizer.build(model.trainable_weights)
         optimizer.set_weights(values)
-    except (ValueError, KeyError) as e:
+    except ValueError as e:
         warnings.warn(f"load_model: the optimizer state saved in {os.fspath(filepath)!r} does "
-                      f"not fit the model's {type(optimizer).__name__} optimizer ({e}); it "
-                      "starts freshly initialized.", stacklevel=3)
+                      f"not fit the model's {type(optimizer).__name__} optimizer "
+                      f"({str(e).rstrip('.')}); it starts freshly initialized.", stacklevel=4)
 
 
 def _per_output(value, names, convert):

@@ -563,7 +563,26 @@ class RMSprop(Optimizer):
             xp.subtract(weight, increment, out=weight)
 
 
-class Adam(Optimizer):
+def _moving_average(xp, state, value, rate, tmp):
+    """``state += (value - state) * rate`` in place, with ``tmp`` as scratch."""
+    xp.subtract(value, state, out=tmp)
+    xp.multiply(tmp, rate, out=tmp)
+    xp.add(state, tmp, out=state)
+
+
+class _AdamFamily(Optimizer):
+    """Adam, Adamax and Nadam: the ``beta_1``/``beta_2``/``epsilon`` hyperparameters."""
+
+    _config_keys = ("beta_1", "beta_2", "epsilon")
+
+    def __init__(self, learning_rate, beta_1, beta_2, epsilon, name, **kwargs):
+        super().__init__(learning_rate, name=name, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+
+class Adam(_AdamFamily):
     """``m += (g - m)(1 - beta_1)``; ``v += (g**2 - v)(1 - beta_2)``;
     ``w -= lr * sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (sqrt(v) + eps)`` (amsgrad uses
     the running maximum of ``v``)."""
@@ -572,10 +591,7 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, name="adam", **kwargs):
-        super().__init__(learning_rate, name=name, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
         self.amsgrad = amsgrad
 
     def build(self, variables):
@@ -597,13 +613,9 @@ class Adam(Optimizer):
             index = self._get_variable_index(variable)
             m = self._momentums[index].value
             v = self._velocities[index].value
-            tmp = xp.subtract(grad, m, out=self._scratch(weight))
-            xp.multiply(tmp, 1.0 - beta_1, out=tmp)
-            xp.add(m, tmp, out=m)
-            xp.square(grad, out=tmp)
-            xp.subtract(tmp, v, out=tmp)
-            xp.multiply(tmp, 1.0 - beta_2, out=tmp)
-            xp.add(v, tmp, out=v)
+            tmp = self._scratch(weight)
+            _moving_average(xp, m, grad, 1.0 - beta_1, tmp)
+            _moving_average(xp, v, xp.square(grad, out=tmp), 1.0 - beta_2, tmp)
             if self.amsgrad:
                 v_hat = self._velocity_hats[index].value
                 v = xp.maximum(v_hat, v, out=v_hat)
@@ -694,18 +706,13 @@ class Adadelta(Optimizer):
             xp.subtract(weight, tmp, out=weight)
 
 
-class Adamax(Optimizer):
+class Adamax(_AdamFamily):
     """``m += (g - m)(1 - beta_1)``; ``u = max(beta_2 * u, |g|)``;
     ``w -= lr / (1 - beta_1**t) * m / (u + eps)``."""
 
-    _config_keys = ("beta_1", "beta_2", "epsilon")
-
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="adamax", **kwargs):
-        super().__init__(learning_rate, name=name, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
 
     def build(self, variables):
         if self.built:
@@ -721,9 +728,8 @@ class Adamax(Optimizer):
             weight = variable.value
             index = self._get_variable_index(variable)
             m, u = self._m[index].value, self._u[index].value
-            tmp = xp.subtract(grad, m, out=self._scratch(weight))
-            xp.multiply(tmp, 1.0 - beta_1, out=tmp)
-            xp.add(m, tmp, out=m)
+            tmp = self._scratch(weight)
+            _moving_average(xp, m, grad, 1.0 - beta_1, tmp)
             xp.multiply(u, beta_2, out=u)
             xp.maximum(u, xp.abs(grad, out=tmp), out=u)
             xp.add(u, epsilon, out=tmp)
@@ -732,18 +738,13 @@ class Adamax(Optimizer):
             xp.subtract(weight, tmp, out=weight)
 
 
-class Nadam(Optimizer):
+class Nadam(_AdamFamily):
     """Adam with Nesterov momentum (Dozat 2015, Keras 3's momentum schedule
     ``u_t = beta_1 (1 - 0.5 * 0.96**t)``)."""
 
-    _config_keys = ("beta_1", "beta_2", "epsilon")
-
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="nadam", **kwargs):
-        super().__init__(learning_rate, name=name, **kwargs)
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
 
     def build(self, variables):
         if self.built:
@@ -771,13 +772,8 @@ class Nadam(Optimizer):
             index = self._get_variable_index(variable)
             m, v = self._momentums[index].value, self._velocities[index].value
             tmp, tmp2 = self._scratch(weight, 0), self._scratch(weight, 1)
-            xp.subtract(grad, m, out=tmp)
-            xp.multiply(tmp, 1.0 - beta_1, out=tmp)
-            xp.add(m, tmp, out=m)
-            xp.square(grad, out=tmp)
-            xp.subtract(tmp, v, out=tmp)
-            xp.multiply(tmp, 1.0 - beta_2, out=tmp)
-            xp.add(v, tmp, out=v)
+            _moving_average(xp, m, grad, 1.0 - beta_1, tmp)
+            _moving_average(xp, v, xp.square(grad, out=tmp), 1.0 - beta_2, tmp)
             xp.multiply(m, c_m, out=tmp)
             xp.add(tmp, xp.multiply(grad, c_g, out=tmp2), out=tmp)
             xp.sqrt(v, out=tmp2)

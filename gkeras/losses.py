@@ -13,7 +13,7 @@ import warnings
 from . import config, ops
 from .autograd import Tensor, result
 from .backends import current as _backend
-from .ops import _sigmoid
+from .ops.nn import _sigmoid
 
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
 

@@ -1,56 +1,22 @@
-"""Differentiable operations on tensors (``gkeras.ops``).
-
-Each op takes Tensors, Variables, backend arrays, NumPy arrays or Python scalars, computes
-with the active backend's array module, and records its backward closure when a
-``GradientTape`` is open. Use them in custom layers and custom training loops.
-"""
-import builtins
+"""Elementwise, linear-algebra and reduction ops."""
 import math
-import numbers
 
 import numpy
 
-from .backends import current as _backend
-
-from . import config
-from .autograd import Tensor, result
-
-
-def _xp():
-    return _backend().xp
+from .. import config
+from ..autograd import result
+from ..backends import current as _backend
+from .core import _inverse, _nondiff, _shape, _t, _unbroadcast, _xp, cast
 
 
-def convert_to_tensor(x, dtype=None):
-    """A Tensor for ``x`` (returned as is when it is already a Tensor of that dtype)."""
-    if isinstance(x, Tensor):
-        return x if dtype is None or x.dtype == dtype else cast(x, dtype)
-    if isinstance(x, (bool, int, float)) and dtype is None:
-        return Tensor(x)  # Python scalars stay weakly typed, as in NumPy 2
-    return Tensor(_backend().asarray(x, dtype=dtype))
-
-
-def convert_to_numpy(x):
-    return x.numpy() if isinstance(x, Tensor) else numpy.asarray(x)
-
-
-_t = convert_to_tensor
-
-
-def _unbroadcast(grad, shape):
-    """Sum ``grad`` down to ``shape`` (undo NumPy broadcasting)."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad
-
-
-def _shape(t):
-    return numpy.shape(t.value)
+__all__ = [
+    "abs", "absolute", "add", "argmax", "argmin", "ceil", "clip", "cos", "divide", "equal",
+    "erf", "exp", "expm1", "floor", "greater", "greater_equal", "isfinite", "isnan", "less",
+    "less_equal", "linear", "log", "log1p", "logical_and", "logical_not", "logical_or",
+    "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "multiply", "negative",
+    "norm", "not_equal", "power", "prod", "reciprocal", "round", "sign", "sin", "softsign",
+    "sqrt", "square", "std", "subtract", "sum", "tanh", "tensordot", "true_divide", "var",
+    "where"]
 
 
 # --- elementwise binary ---------------------------------------------------------------
@@ -135,17 +101,6 @@ def where(condition, x, y):
         _unbroadcast(_xp().where(c, g, 0), sx), _unbroadcast(_xp().where(c, 0, g), sy)))
 
 
-# --- comparisons and other non-differentiable ops --------------------------------------
-
-def _nondiff(fn):
-    def op(*args, **kwargs):
-        values = [_t(a).value if isinstance(a, (Tensor, numpy.ndarray)) or _backend().is_array(a)
-                  else a for a in args]
-        return Tensor(fn(_xp(), *values, **kwargs))
-    op.__name__ = fn.__name__
-    return op
-
-
 equal = _nondiff(lambda xp, a, b: a == b)
 not_equal = _nondiff(lambda xp, a, b: a != b)
 greater = _nondiff(lambda xp, a, b: a > b)
@@ -165,31 +120,6 @@ argmin = _nondiff(lambda xp, a, axis=None, keepdims=False: xp.argmin(a, axis=axi
                                                                       keepdims=keepdims))
 isnan = _nondiff(lambda xp, a: xp.isnan(a))
 isfinite = _nondiff(lambda xp, a: xp.isfinite(a))
-zeros_like = _nondiff(lambda xp, a, dtype=None: xp.zeros_like(a, dtype=dtype))
-ones_like = _nondiff(lambda xp, a, dtype=None: xp.ones_like(a, dtype=dtype))
-
-
-def zeros(shape, dtype=None):
-    return Tensor(_xp().zeros(shape, dtype=dtype or config.floatx()))
-
-
-def ones(shape, dtype=None):
-    return Tensor(_xp().ones(shape, dtype=dtype or config.floatx()))
-
-
-def stop_gradient(x):
-    return Tensor(_t(x).value)
-
-
-def cast(x, dtype):
-    x = _t(x)
-    source = x.dtype
-    out = _xp().asarray(x.value).astype(dtype)
-    if numpy.dtype(dtype).kind != "f":
-        return Tensor(out)
-    return result(out, (x,), lambda g: (g.astype(source),))
-
-
 # --- elementwise unary -----------------------------------------------------------------
 
 def _unary(forward, derivative):
@@ -223,29 +153,6 @@ _erf = _unary(lambda xp, x: _backend().erf(x),
 def erf(x):
     x = _t(x)
     return _erf(x if x.dtype.kind == "f" else cast(x, config.floatx()))
-
-
-def _sigmoid(xp, x):
-    # exp of a non-positive argument only: no overflow for large |x|
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-sigmoid = _unary(_sigmoid, lambda xp, x, y: y * (1 - y))
-
-
-def _softplus(xp, x):
-    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
-
-
-softplus = _unary(_softplus, lambda xp, x, y: _sigmoid(xp, x))
-
-
-def relu(x):
-    x = _t(x)
-    xv = x.value
-    return result(_xp().maximum(xv, 0), (x,), lambda g: (g * (xv > 0),))
-
 
 def clip(x, min_value, max_value):
     """Clip to [min, max]; gradient passes where the input lies inside (inclusive)."""
@@ -347,11 +254,6 @@ def tensordot(a, b, axes=2):
 
 
 # --- reductions ------------------------------------------------------------------------
-
-def _inverse(permutation):
-    """The inverse permutation, as a tuple of Python ints (accepted by every backend)."""
-    return tuple(int(i) for i in numpy.argsort(permutation))
-
 
 def _axes(axis, ndim):
     if axis is None:
@@ -455,235 +357,3 @@ def logsumexp(x, axis=None, keepdims=False):
 def norm(x, axis=None, keepdims=False):
     """The L2 norm over ``axis``."""
     return sqrt(sum(square(x), axis=axis, keepdims=keepdims))
-
-
-# --- activations that are one op -----------------------------------------------------
-
-def softmax(x, axis=-1):
-    x = _t(x)
-    xp = _xp()
-    xv = x.value
-    e = xp.exp(xv - xp.max(xv, axis=axis, keepdims=True))
-    out = e / xp.sum(e, axis=axis, keepdims=True)
-
-    def backward(g):
-        gy = g * out
-        return (gy - out * xp.sum(gy, axis=axis, keepdims=True),)
-    return result(out, (x,), backward)
-
-
-def log_softmax(x, axis=-1):
-    x = _t(x)
-    xp = _xp()
-    xv = x.value
-    shifted = xv - xp.max(xv, axis=axis, keepdims=True)
-    out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
-    return result(out, (x,), lambda g: (
-        g - xp.exp(out) * xp.sum(g, axis=axis, keepdims=True),))
-
-
-# --- shape manipulation ----------------------------------------------------------------
-
-def reshape(x, shape):
-    x = _t(x)
-    source = _shape(x)
-    xp = _xp()
-    return result(xp.reshape(x.value, shape), (x,), lambda g: (xp.reshape(g, source),))
-
-
-def transpose(x, axes=None):
-    x = _t(x)
-    xp = _xp()
-    inverse = None if axes is None else _inverse([a % x.ndim for a in axes])
-    return result(xp.transpose(x.value, axes), (x,), lambda g: (xp.transpose(g, inverse),))
-
-
-def swapaxes(x, axis1, axis2):
-    x = _t(x)
-    xp = _xp()
-    return result(xp.swapaxes(x.value, axis1, axis2), (x,),
-                  lambda g: (xp.swapaxes(g, axis1, axis2),))
-
-
-def expand_dims(x, axis):
-    x = _t(x)
-    source = _shape(x)
-    return result(_xp().expand_dims(x.value, axis), (x,), lambda g: (g.reshape(source),))
-
-
-def squeeze(x, axis=None):
-    x = _t(x)
-    source = _shape(x)
-    return result(_xp().squeeze(x.value, axis), (x,), lambda g: (g.reshape(source),))
-
-
-def flatten(x):
-    """Collapse all axes but the first."""
-    x = _t(x)
-    return reshape(x, (_shape(x)[0], -1))
-
-
-def broadcast_to(x, shape):
-    x = _t(x)
-    source = _shape(x)
-    return result(_xp().broadcast_to(x.value, shape), (x,),
-                  lambda g: (_unbroadcast(g, source),))
-
-
-def concatenate(xs, axis=-1):
-    xs = [_t(x) for x in xs]
-    xp = _xp()
-    out = xp.concatenate([x.value for x in xs], axis=axis)
-    bounds = numpy.cumsum([_shape(x)[axis] for x in xs])[:-1]
-    return result(out, tuple(xs), lambda g: tuple(xp.split(g, bounds, axis=axis)))
-
-
-def stack(xs, axis=0):
-    return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
-
-
-def split(x, indices_or_sections, axis=0):
-    x = _t(x)
-    n = _shape(x)[axis]
-    if isinstance(indices_or_sections, int):
-        if n % indices_or_sections:
-            raise ValueError(f"split: axis {axis} of size {n} does not divide into "
-                             f"{indices_or_sections} equal parts.")
-        step = n // indices_or_sections
-        bounds = list(range(step, n, step))
-    else:
-        bounds = list(indices_or_sections)
-    starts = [0] + bounds
-    ends = bounds + [n]
-    index = [builtins.slice(None)] * x.ndim
-    parts = []
-    for s, e in zip(starts, ends):
-        index[axis] = builtins.slice(s, e)
-        parts.append(getitem(x, tuple(index)))
-    return parts
-
-
-def tile(x, reps):
-    x = _t(x)
-    xv = x.value
-    xp = _xp()
-    reps = (int(reps),) if isinstance(reps, numbers.Integral) else tuple(reps)
-    reps = (1,) * (xv.ndim - len(reps)) + reps
-    shape = (1,) * (len(reps) - xv.ndim) + xv.shape
-
-    def backward(g):
-        # split each axis into (rep, size) and sum the rep part
-        split_shape = []
-        for r, s in zip(reps, shape):
-            split_shape += [r, s]
-        g = g.reshape(split_shape).sum(axis=tuple(range(0, 2 * len(reps), 2)))
-        return (g.reshape(xv.shape),)
-    return result(xp.tile(xv, reps), (x,), backward)
-
-
-def repeat(x, repeats, axis=None):
-    x = _t(x)
-    xv = x.value
-    xp = _xp()
-    if not isinstance(repeats, numbers.Integral):
-        raise TypeError("repeat: only an integer number of repeats is differentiable, "
-                        f"received {type(repeats).__name__}.")
-    repeats = int(repeats)
-    if axis is None:
-        return repeat(reshape(x, (-1,)), repeats, 0)
-    axis %= xv.ndim
-
-    def backward(g):
-        shape = xv.shape[:axis] + (xv.shape[axis], repeats) + xv.shape[axis + 1:]
-        return (g.reshape(shape).sum(axis=axis + 1),)
-    return result(xp.repeat(xv, repeats, axis=axis), (x,), backward)
-
-
-def pad(x, pad_width, constant_values=0):
-    x = _t(x)
-    xp = _xp()
-    pad_width = [tuple(p) for p in pad_width]
-    index = tuple(builtins.slice(lo, lo + n) for (lo, _), n in zip(pad_width, _shape(x)))
-    return result(xp.pad(x.value, pad_width, constant_values=constant_values), (x,),
-                  lambda g: (g[index],))
-
-
-def getitem(x, index):
-    """``x[index]``; integer-array indices scatter-add their gradient."""
-    x = _t(x)
-    if isinstance(index, Tensor):
-        index = index.value
-    elif isinstance(index, tuple):
-        index = tuple(i.value if isinstance(i, Tensor) else i for i in index)
-    xv = x.value
-    xp = _xp()
-    # basic indices select each entry at most once: assign; only arrays may repeat one
-    basic = all(i is None or i is Ellipsis or isinstance(i, (int, builtins.slice))
-                for i in (index if isinstance(index, tuple) else (index,)))
-
-    def backward(g):
-        grad = xp.zeros_like(xv)
-        if basic:
-            grad[index] = g
-        else:
-            xp.add.at(grad, index, g)
-        return (grad,)
-    return result(xv[index], (x,), backward)
-
-
-def take(x, indices, axis=None):
-    """Gather rows of ``x`` (an embedding lookup when ``axis=0``)."""
-    x = _t(x)
-    idx = _backend().asarray(_t(indices).value)  # an array even for a scalar index
-    xv = x.value
-    xp = _xp()
-    if axis is None:
-        return take(reshape(x, (-1,)), indices, 0)
-    axis %= xv.ndim
-
-    def backward(g):
-        grad = xp.zeros_like(xv)
-        moved = xp.moveaxis(grad, axis, 0)
-        gm = xp.moveaxis(g, tuple(range(axis, axis + idx.ndim)), tuple(range(idx.ndim)))
-        xp.add.at(moved, idx, gm)
-        return (grad,)
-    return result(xp.take(xv, idx, axis=axis), (x,), backward)
-
-
-def one_hot(indices, num_classes, dtype=None):
-    """A last axis of ``num_classes``; indices outside ``[0, num_classes)`` give all zeros."""
-    idx = _backend().asarray(_t(indices).value).astype("int64", copy=False)
-    xp = _xp()
-    classes = xp.arange(num_classes)
-    return Tensor((idx[..., None] == classes).astype(dtype or config.floatx()))
-
-
-# --- operators on Tensor -------------------------------------------------------------------
-
-Tensor.__add__ = add
-Tensor.__radd__ = lambda self, other: add(other, self)
-Tensor.__sub__ = subtract
-Tensor.__rsub__ = lambda self, other: subtract(other, self)
-Tensor.__mul__ = multiply
-Tensor.__rmul__ = lambda self, other: multiply(other, self)
-Tensor.__truediv__ = divide
-Tensor.__rtruediv__ = lambda self, other: divide(other, self)
-Tensor.__pow__ = power
-Tensor.__rpow__ = lambda self, other: power(other, self)
-Tensor.__matmul__ = matmul
-Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
-Tensor.__neg__ = negative
-Tensor.__pos__ = lambda self: self
-Tensor.__abs__ = abs
-Tensor.__getitem__ = getitem
-Tensor.__eq__ = lambda self, other: equal(self, other)
-Tensor.__ne__ = lambda self, other: not_equal(self, other)
-Tensor.__gt__ = greater
-Tensor.__ge__ = greater_equal
-Tensor.__lt__ = less
-Tensor.__le__ = less_equal
-Tensor.__hash__ = lambda self: id(self)
-Tensor.T = property(lambda self: transpose(self))
-Tensor.reshape = lambda self, *shape: reshape(
-    self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
-Tensor.astype = cast

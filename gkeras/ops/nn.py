@@ -1,0 +1,55 @@
+"""Activation ops that are one op each: sigmoid, softplus, relu, softmax, log_softmax."""
+from ..autograd import result
+from .core import _t, _xp
+from .math import _unary
+
+
+__all__ = [
+    "log_softmax", "relu", "sigmoid", "softmax", "softplus"]
+
+
+def _sigmoid(xp, x):
+    # exp of a non-positive argument only: no overflow for large |x|
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+sigmoid = _unary(_sigmoid, lambda xp, x, y: y * (1 - y))
+
+
+def _softplus(xp, x):
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+softplus = _unary(_softplus, lambda xp, x, y: _sigmoid(xp, x))
+
+
+def relu(x):
+    x = _t(x)
+    xv = x.value
+    return result(_xp().maximum(xv, 0), (x,), lambda g: (g * (xv > 0),))
+
+
+# --- activations that are one op -----------------------------------------------------
+
+def softmax(x, axis=-1):
+    x = _t(x)
+    xp = _xp()
+    xv = x.value
+    e = xp.exp(xv - xp.max(xv, axis=axis, keepdims=True))
+    out = e / xp.sum(e, axis=axis, keepdims=True)
+
+    def backward(g):
+        gy = g * out
+        return (gy - out * xp.sum(gy, axis=axis, keepdims=True),)
+    return result(out, (x,), backward)
+
+
+def log_softmax(x, axis=-1):
+    x = _t(x)
+    xp = _xp()
+    xv = x.value
+    shifted = xv - xp.max(xv, axis=axis, keepdims=True)
+    out = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+    return result(out, (x,), lambda g: (
+        g - xp.exp(out) * xp.sum(g, axis=axis, keepdims=True),))

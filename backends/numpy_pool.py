@@ -7,7 +7,7 @@ reshape replaces the view. Backward passes loop over the kh*kw window offsets on
 strided-slice add into the padded gradient (measured faster than a reshape path even for
 exact tilings).
 
-Geometry as in the backend contract (notes/conv_interface.md): ``pool_size=(kh, kw)``, ``strides=(sh, sw)``,
+Geometry as in the backend contract: ``pool_size=(kh, kw)``, ``strides=(sh, sw)``,
 ``padding=((pt, pb), (pl, pr))``; x is (n, h, w, c) when ``channels_last`` else (n, c, h, w).
 """
 

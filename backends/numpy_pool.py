@@ -10,6 +10,7 @@ exact tilings).
 Geometry as in the backend contract: ``pool_size=(kh, kw)``, ``strides=(sh, sw)``,
 ``padding=((pt, pb), (pl, pr))``; x is (n, h, w, c) when ``channels_last`` else (n, c, h, w).
 """
+import numpy
 
 
 def output_size(size, window, stride, pad_before, pad_after):
@@ -68,7 +69,7 @@ def _tiles(x, pool_size, channels_last):
 
 
 def _lowest_value(xp, dtype):
-    return -xp.inf if xp.dtype(dtype).kind == "f" else xp.iinfo(dtype).min
+    return -numpy.inf if numpy.dtype(dtype).kind == "f" else numpy.iinfo(dtype).min
 
 
 def max_pool(xp, x, pool_size, strides, padding, channels_last):
@@ -144,7 +145,7 @@ def _window_counts(xp, x_shape, pool_size, strides, padding, channels_last, dtyp
 
 
 def _float_dtype(xp, dtype):
-    return dtype if xp.dtype(dtype).kind == "f" else xp.float64
+    return dtype if numpy.dtype(dtype).kind == "f" else numpy.float64
 
 
 def avg_pool(xp, x, pool_size, strides, padding, channels_last):

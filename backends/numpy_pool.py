@@ -68,7 +68,7 @@ def _tiles(x, pool_size, channels_last):
     return x.reshape(n, c, h // kh, kh, w // kw, kw)
 
 
-def _lowest_value(xp, dtype):
+def _lowest_value(dtype):
     return -numpy.inf if numpy.dtype(dtype).kind == "f" else numpy.iinfo(dtype).min
 
 
@@ -82,7 +82,7 @@ def max_pool(xp, x, pool_size, strides, padding, channels_last):
         order = (0, 1, 3, 2, 4, 5) if channels_last else (0, 1, 2, 4, 3, 5)
         windows = tiles.transpose(order)
     else:
-        padded = _pad(xp, x, padding, channels_last, _lowest_value(xp, x.dtype))
+        padded = _pad(xp, x, padding, channels_last, _lowest_value(x.dtype))
         windows = _windows(xp, padded, pool_size, strides, (oh, ow), channels_last)
     # window axes flattened to one: axis 3 (before channels) or the last axis
     if channels_last:
@@ -144,14 +144,14 @@ def _window_counts(xp, x_shape, pool_size, strides, padding, channels_last, dtyp
     return (count[:, :, None] if channels_last else count).astype(dtype)
 
 
-def _float_dtype(xp, dtype):
+def _float_dtype(dtype):
     return dtype if numpy.dtype(dtype).kind == "f" else numpy.float64
 
 
 def avg_pool(xp, x, pool_size, strides, padding, channels_last):
     """Window means over the real (non-padded) inputs, as Keras/TensorFlow divide."""
     oh, ow = _geometry(x.shape, pool_size, strides, padding, channels_last)
-    dtype = _float_dtype(xp, x.dtype)
+    dtype = _float_dtype(x.dtype)
     if _tiles_exactly(x.shape, pool_size, strides, padding, channels_last):
         # rows first, then columns: faster than one two-axis reduction
         kh_axis = 2 if channels_last else 3

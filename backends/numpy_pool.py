@@ -13,7 +13,7 @@ Geometry as in the backend contract: ``pool_size=(kh, kw)``, ``strides=(sh, sw)`
 import numpy
 
 
-def output_size(size, window, stride, pad_before, pad_after):
+def _output_size(size, window, stride, pad_before, pad_after):
     return (size + pad_before + pad_after - window) // stride + 1
 
 
@@ -24,8 +24,8 @@ def _spatial_axes(channels_last):
 def _geometry(x_shape, pool_size, strides, padding, channels_last):
     ax_h, ax_w = _spatial_axes(channels_last)
     (kh, kw), (sh, sw), ((pt, pb), (pl, pr)) = pool_size, strides, padding
-    oh = output_size(x_shape[ax_h], kh, sh, pt, pb)
-    ow = output_size(x_shape[ax_w], kw, sw, pl, pr)
+    oh = _output_size(x_shape[ax_h], kh, sh, pt, pb)
+    ow = _output_size(x_shape[ax_w], kw, sw, pl, pr)
     return oh, ow
 
 
@@ -44,7 +44,7 @@ def _pad(xp, x, padding, channels_last, value):
 
 
 def _windows(xp, padded, pool_size, strides, out_hw, channels_last):
-    """A read-only view: (n, oh, ow, kh, kw, c) or (n, c, oh, ow, kh, kw)."""
+    """A strided view, only ever read: (n, oh, ow, kh, kw, c) or (n, c, oh, ow, kh, kw)."""
     (kh, kw), (sh, sw), (oh, ow) = pool_size, strides, out_hw
     s = padded.strides
     if channels_last:

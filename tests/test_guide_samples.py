@@ -6,10 +6,6 @@ import pytest
 import gkeras
 from gkeras import backend
 
-needs_training = pytest.mark.skipif(not hasattr(gkeras.Model, "fit"),
-                                    reason="training not yet implemented")
-
-
 def needs_layer(name):
     return pytest.mark.skipif(not hasattr(gkeras.layers, name),
                               reason=f"{name} not yet implemented")
@@ -49,7 +45,6 @@ def test_model_methods_listed_in_the_guide():
     np.testing.assert_array_equal(model.get_weights()[1], weights[1] + 1)
 
 
-@needs_training
 def test_sequential_compile():
     from gkeras.models import Sequential
     from gkeras.layers import Dense
@@ -266,7 +261,6 @@ def test_recurrent_signatures():
 
 
 @needs_layer("Embedding")
-@needs_training
 def test_embedding_sample():
     from gkeras.models import Sequential
     from gkeras.layers import Embedding

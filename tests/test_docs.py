@@ -26,9 +26,6 @@ BLOCKS = [(os.path.relpath(page, ROOT), i, code)
           for i, code in enumerate(re.findall(r"```python\n(.*?)```", open(page).read(), re.S))]
 IDS = [f"{p}#{i}" for p, i, _ in BLOCKS]
 
-# Blocks that check nothing yet, on pages being rewritten elsewhere (docs/gpu.md, on main). The
-# test below fails as soon as such a block checks something: then remove it from here.
-UNCHECKED = {os.path.join("docs", "gpu.md") + "#0"}
 
 PRINTS = "prints:"
 # a comment on a print line that shows a value rather than explaining: it must be checked
@@ -118,9 +115,6 @@ def test_documentation_example_runs_and_prints_what_it_says(page, index, code, t
 @pytest.mark.parametrize("page,index,code", BLOCKS, ids=IDS)
 def test_documentation_example_checks_its_claims(page, index, code):
     block = f"{page}#{index}"
-    if block in UNCHECKED:
-        assert not has_check(code), f"{block} checks something now: remove it from UNCHECKED"
-        return
     assert has_check(code), (f"{block} checks nothing: end it with asserts or mark what a "
                              "print shows with '# prints: ...'")
     calls = print_calls(ast.parse(code))

@@ -1,6 +1,8 @@
 """The reference backend: plain NumPy on the CPU."""
 import numpy
 
+from . import numpy_conv
+
 # Python floats, not NumPy float64 scalars, so float32 arrays stay float32
 _TWO_OVER_SQRT_PI = 1.1283791670955126
 _ONE_OVER_SQRT_PI = 0.5641895835477563
@@ -58,6 +60,18 @@ class NumpyBackend:
         erfc = xp.exp(-xl * xl) / (xl + frac) * _ONE_OVER_SQRT_PI
         large = xp.sign(x) * (1 - erfc)
         return xp.where(small, series, large).astype(x.dtype, copy=False)
+
+    # --- convolution primitives (see backends/numpy_conv.py for the geometry) -------------
+
+    def im2col(self, x, kernel_size, strides, dilation, padding, channels_last):
+        """Kernel windows of ``x``: (n, oh, ow, kh, kw, c), or (n, c, kh, kw, oh, ow)."""
+        return numpy_conv.im2col(self.xp, x, kernel_size, strides, dilation, padding,
+                                 channels_last)
+
+    def col2im(self, cols, x_shape, kernel_size, strides, dilation, padding, channels_last):
+        """The adjoint of ``im2col``: window entries summed back onto an ``x_shape`` array."""
+        return numpy_conv.col2im(self.xp, cols, x_shape, kernel_size, strides, dilation,
+                                 padding, channels_last)
 
     def synchronize(self):
         """Wait for queued device work; nothing to wait for on the CPU."""

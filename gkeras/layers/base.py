@@ -26,7 +26,10 @@ def reset_names():
 
 
 def snake_case(name):
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+    """Keras's default names: ``Dense`` -> ``dense``, ``Conv2DTranspose`` ->
+    ``conv2d_transpose`` (no break between a digit and a capital)."""
+    name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def flatten(structure):

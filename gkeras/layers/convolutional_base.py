@@ -115,7 +115,8 @@ class BaseConv(Layer):
         return {"activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,
                 "bias_initializer": initializers.serialize(self.bias_initializer),
-                "bias_regularizer": serialize_or_none(regularizers.serialize, self.bias_regularizer),
+                "bias_regularizer": serialize_or_none(regularizers.serialize,
+                                                      self.bias_regularizer),
                 "activity_regularizer": serialize_or_none(regularizers.serialize,
                                                self.activity_regularizer),
                 "bias_constraint": serialize_or_none(constraints.serialize, self.bias_constraint)}

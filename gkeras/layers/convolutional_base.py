@@ -19,6 +19,7 @@ class BaseConv(Layer):
 
     rank = 2
     paddings = ("valid", "same", "causal")
+    _format_hint = ""  # set when Keras 1's implicit 'th' ordering applies (see the legacy module)
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, bias_initializer="zeros",
@@ -59,8 +60,8 @@ class BaseConv(Layer):
         channels = input_shape[self._channel_axis]
         if channels is None:
             raise ValueError(f"{self._label()}: the channel axis of the inputs "
-                             f"({self.data_format}) must be known, received input shape "
-                             f"{tuple(input_shape)}.")
+                             f"({self.data_format}{self._format_hint}) must be known, "
+                             f"received input shape {tuple(input_shape)}.")
         return int(channels)
 
     def _spatial(self, shape):
@@ -77,7 +78,7 @@ class BaseConv(Layer):
                     f"{self._label()}: the kernel (size {k}, dilation {d}, so {d * (k - 1) + 1} "
                     f"positions) is larger than the padded input along spatial axis {axis}, "
                     f"which has {n} positions with padding={self.padding!r}. Received input "
-                    f"shape {tuple(input_shape)}.")
+                    f"shape {tuple(input_shape)}, {self.data_format}{self._format_hint}.")
             out.append(length)
         return tuple(out)
 

@@ -403,3 +403,10 @@ def test_keras1_th_default_is_named_in_shape_errors():
         Sequential([Convolution2D(32, 3, 3, input_shape=(28, 28, 1))])
     model = Sequential([Convolution2D(32, 3, 3, dim_ordering="tf", input_shape=(28, 28, 1))])
     assert model.output_shape == (None, 26, 26, 32)
+
+
+def test_depth_multiplier_must_be_a_positive_integer():
+    with pytest.raises(ValueError, match=r"DepthwiseConv2D 'depthwise_conv2d': `depth_multiplier` "
+                                         r"must be a positive integer, received "
+                                         r"depth_multiplier=0"):
+        DepthwiseConv2D(3, depth_multiplier=0)

@@ -1,5 +1,7 @@
 """``BaseConv``: what every convolution layer shares (geometry, bias, activation, shape
 inference, config), so the layer modules only add their kernels."""
+import numbers
+
 from .. import activations, constraints, initializers, ops, regularizers
 from ..ops.convolution import (check_strides_and_dilation, conv_output_length,
                                normalize_data_format, normalize_padding, normalize_tuple)
@@ -10,11 +12,18 @@ def serialize_or_none(fn, value):
     return None if value is None else fn(value)
 
 
+def positive_int(value, name, who):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{who}: `{name}` must be a positive integer, received "
+                         f"{name}={value!r}.")
+    return int(value)
+
+
 class BaseConv(Layer):
     """What every convolution layer shares: geometry, bias, activation, shape inference.
 
-    Subclasses set ``rank`` and create their kernels in ``build``; ``call`` computes with
-    ``_convolve`` and finishes with ``_bias_and_activation``.
+    Subclasses set ``rank`` (and the ``paddings`` they accept), create their kernels in
+    ``build``, and in ``call`` run their op and finish with ``_bias_and_activation``.
     """
 
     rank = 2
@@ -27,9 +36,7 @@ class BaseConv(Layer):
         super().__init__(**kwargs)
         who = self._label()
         rank = self.rank
-        if filters is not None:
-            filters = normalize_tuple(filters, 1, "filters", who)[0]
-        self.filters = filters
+        self.filters = None if filters is None else positive_int(filters, "filters", who)
         if kernel_size is None:
             raise TypeError(f"{who}: missing the required argument `kernel_size`.")
         self.kernel_size = normalize_tuple(kernel_size, rank, "kernel_size", who)

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-BATCH = {"mlp": 128, "convnet": 128}
+BATCH = {"mlp": 128, "convnet": 128, "convnet_bn": 128}
 CLASSES = 10
 
 
@@ -30,11 +30,18 @@ def make_data(workload, n):
 
 
 def keras_model(keras, workload):
-    """The same model in gkeras and Keras 3: MLP 784-512-512-10, or Keras's mnist_convnet."""
+    """The same model in gkeras and Keras 3: MLP 784-512-512-10, Keras's mnist_convnet, or
+    mnist_convnet with each convolution followed by BatchNormalization (no conv bias) then
+    ReLU (convnet_bn)."""
     layers = keras.layers
     if workload == "mlp":
         body = [keras.Input((784,)), layers.Dense(512, activation="relu"),
                 layers.Dense(512, activation="relu")]
+    elif workload == "convnet_bn":
+        body = [keras.Input((28, 28, 1)), layers.Conv2D(32, 3, use_bias=False),
+                layers.BatchNormalization(), layers.ReLU(), layers.MaxPooling2D(2),
+                layers.Conv2D(64, 3, use_bias=False), layers.BatchNormalization(),
+                layers.ReLU(), layers.MaxPooling2D(2), layers.Flatten(), layers.Dropout(0.5)]
     else:
         body = [keras.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
                 layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
@@ -62,6 +69,14 @@ def torch_model(torch, workload):
     if workload == "mlp":
         return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
                              nn.Linear(512, CLASSES))
+    if workload == "convnet_bn":
+        # Keras's momentum 0.99 is PyTorch's 0.01 (the weight of the new batch statistic)
+        return nn.Sequential(nn.Conv2d(1, 32, 3, bias=False),
+                             nn.BatchNorm2d(32, eps=1e-3, momentum=0.01), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, bias=False),
+                             nn.BatchNorm2d(64, eps=1e-3, momentum=0.01), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5),
+                             nn.Linear(1600, CLASSES))
     return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5),
                          nn.Linear(1600, CLASSES))
@@ -73,7 +88,7 @@ def run_torch(workload, n, epochs):
     device = "cuda" if os.environ.get("KERAS_BACKEND") == "cupy" and torch.cuda.is_available() \
         else "cpu"
     x, y = make_data(workload, n)
-    if workload == "convnet":
+    if workload.startswith("convnet"):
         x = x.transpose(0, 3, 1, 2).copy()  # PyTorch's layout, channels first
     x, y = torch.from_numpy(x).to(device), torch.from_numpy(y.argmax(1)).to(device)
     model = torch_model(torch, workload).to(device)
@@ -118,7 +133,7 @@ RUNNERS = {"gkeras": run_gkeras, "torch": run_torch, "keras-torch": run_keras,
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frameworks", default="gkeras,torch,keras-torch,keras-jax")
-    parser.add_argument("--workloads", default="mlp,convnet")
+    parser.add_argument("--workloads", default="mlp,convnet,convnet_bn")
     parser.add_argument("--samples", type=int, default=128 * 100)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="fewer samples (GPU check)")

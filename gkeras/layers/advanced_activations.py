@@ -147,7 +147,7 @@ class ThresholdedReLU(_ElementwiseActivation):
         self.theta = _number(self._owner(), "theta", theta, 0)
 
     def call(self, inputs):
-        return inputs * ops.cast(ops.greater(inputs, self.theta), inputs.dtype)
+        return ops.where(ops.greater(inputs, self.theta), inputs, 0.0)
 
     def get_config(self):
         return {**super().get_config(), "theta": self.theta}

@@ -178,3 +178,18 @@ def get(xp, name, dtype):
         kernel = kernels[(name, dtype)] = Kernel(
             function, name, dtype, signatures(source(filename))[name])
     return kernel
+
+
+def window_geometry(x_shape, kernel_size, strides, dilation, padding, channels_last):
+    """``(oh, ow)`` and the geometry arguments every kernel takes after ``total``
+    (``channels_last, c, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl``), for an input of
+    ``x_shape`` and the window of ``notes/conv_interface.md`` (plain ints, no device reads)."""
+    if channels_last:
+        _, h, w, c = x_shape
+    else:
+        _, c, h, w = x_shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, strides, dilation
+    (pt, pb), (pl, pr) = padding
+    oh = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + pl + pr - dw * (kw - 1) - 1) // sw + 1
+    return (oh, ow), (int(channels_last), c, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl)

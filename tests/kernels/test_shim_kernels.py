@@ -140,14 +140,14 @@ def test_avg_pool_forward_and_backward(case, channels_last, dtype):
 
 @all_dtypes
 def test_max_pool_nan_wins_as_numpy_argmax(dtype):
-    x = numpy.array([[1.0, numpy.nan, 5.0, numpy.nan], [2.0, 7.0, 7.0, -1.0]], dtype)
+    x = numpy.array([[9.0, numpy.nan, 5.0, 3.0], [numpy.nan, 7.0, 7.0, -1.0]], dtype)
     x = x.reshape(1, 1, 2, 4)  # channels_first, one 2x2 window per half
     (oh, ow), window = kernels.window_geometry(x.shape, (2, 2), (2, 2), (1, 1),
                                                ((0, 0), (0, 0)), False)
     y, argmax = _launch("max_pool", dtype, 2, [x, _empty((1, 1, 1, 2), dtype),
                                                 _empty((1, 1, 1, 2), "int32")], window, [1, 2])
-    assert numpy.isnan(y[0, 0, 0, 0]) and y[0, 0, 0, 1] == 5.0
-    numpy.testing.assert_array_equal(argmax.ravel(), [1, 0])
+    assert numpy.isnan(y[0, 0, 0, 0]) and y[0, 0, 0, 1] == 7.0
+    numpy.testing.assert_array_equal(argmax.ravel(), [1, 2])  # the first NaN; a tie: lowest
     want_y, want_argmax = reference.max_pool(x, (2, 2), (2, 2), ((0, 0), (0, 0)), False)
     numpy.testing.assert_array_equal(y, want_y)
     numpy.testing.assert_array_equal(argmax, want_argmax)

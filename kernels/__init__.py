@@ -52,7 +52,7 @@ class Parameter:
         return ("const " if self.const else "") + base + ("*" if self.pointer else "")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def source(filename):
     """The text compiled for ``filename``: the shared prelude, then the file itself."""
     with open(os.path.join(_DIRECTORY, _PRELUDE)) as f:
@@ -62,7 +62,7 @@ def source(filename):
     return f'{prelude}\n#line 1 "{filename}"\n{body}'
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def signatures(code):
     """{kernel name: tuple of Parameters} of every ``__global__`` template in ``code``."""
     found = {}
@@ -93,7 +93,7 @@ def name_expressions(filename):
             for name in signatures(source(filename)) for dtype in ELEMENT_TYPES]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def file_of(name):
     """The source file that defines kernel ``name``."""
     for filename in SOURCES:

@@ -1,6 +1,5 @@
 """Window geometries the kernel tests share: odd sizes that no block size divides, strides,
 dilations, asymmetric and oversized pads, 1-D as height 1."""
-import numpy
 
 # name: (x shape as (n, h, w, c), window (kh, kw), strides, dilation, ((pt, pb), (pl, pr)))
 CASES = {

@@ -83,7 +83,7 @@ extern "C" void {_symbol(name, dtype)}(unsigned int blocks, unsigned int threads
     return "".join(parts)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def build(code, name_expressions):
     """The CPU ``Module`` of ``code`` with launchers for ``name_expressions`` (a tuple)."""
     name_expressions = tuple(name_expressions)

@@ -7,11 +7,11 @@ a NaN."""
 import numpy
 import pytest
 
+from gkeras import kernels
+
 import kernel_reference as reference
 import shim
-from kernel_cases import (CASES, DTYPES, LAYOUTS, POOL_CASES, TOLERANCE, pooled_shape,
-                          with_ties, x_shape)
-from gkeras import kernels
+from kernel_cases import CASES, DTYPES, LAYOUTS, TOLERANCE, pooled_shape, with_ties, x_shape
 
 GUARD = 64
 
@@ -142,8 +142,8 @@ def test_avg_pool_forward_and_backward(case, channels_last, dtype):
 def test_max_pool_nan_wins_as_numpy_argmax(dtype):
     x = numpy.array([[9.0, numpy.nan, 5.0, 3.0], [numpy.nan, 7.0, 7.0, -1.0]], dtype)
     x = x.reshape(1, 1, 2, 4)  # channels_first, one 2x2 window per half
-    (oh, ow), window = kernels.window_geometry(x.shape, (2, 2), (2, 2), (1, 1),
-                                               ((0, 0), (0, 0)), False)
+    _, window = kernels.window_geometry(x.shape, (2, 2), (2, 2), (1, 1),
+                                        ((0, 0), (0, 0)), False)
     y, argmax = _launch("max_pool", dtype, 2, [x, _empty((1, 1, 1, 2), dtype),
                                                 _empty((1, 1, 1, 2), "int32")], window, [1, 2])
     assert numpy.isnan(y[0, 0, 0, 0]) and y[0, 0, 0, 1] == 7.0

@@ -1,0 +1,178 @@
+"""The CuPy backend's convolution/pooling primitives run their real kernel-launching code --
+on the fake device (tests/fakecupy.py, whose RawModule runs the kernels on the CPU shim), and
+with ``@pytest.mark.gpu`` on CuPy -- and equal the naive-loop references of the contract, in
+both layouts, float32 and float64, without a single host<->device transfer inside a primitive."""
+import os
+import subprocess
+import sys
+
+import numpy
+import pytest
+
+from gkeras import backends, kernels
+from gkeras.backends.cupy_backend import CupyBackend
+
+import kernel_reference as reference
+from fakecupy import DeviceArray, FakeCupy
+from kernel_cases import CASES, DTYPES, LAYOUTS, POOL_CASES, TOLERANCE, with_ties, x_shape
+
+
+@pytest.fixture(params=["fake_device", pytest.param("cupy", marks=pytest.mark.gpu)])
+def backend(request):
+    if request.param == "fake_device":
+        return CupyBackend(xp=FakeCupy())
+    return backends.create("cupy")
+
+
+class _Device:
+    """Moves test data to ``backend``'s device and back, and checks that what runs in
+    between moves nothing (where the device counts transfers: the fake one)."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.xp = backend.xp
+
+    def put(self, *arrays):
+        return [self.xp.asarray(a) for a in arrays]
+
+    def run(self, primitive, *args, **kwargs):
+        counts = getattr(self.xp, "counts", None)
+        if counts is not None:
+            self.xp.reset()
+        out = getattr(self.backend, primitive)(*args, **kwargs)
+        if counts is not None:
+            assert counts == {"to_host": 0, "to_device": 0, "synchronize": 0}, (
+                primitive, self.xp.sites)
+        outputs = out if isinstance(out, tuple) else (out,)
+        assert all(isinstance(o, self.xp.ndarray) and not isinstance(o, numpy.ndarray)
+                   for o in outputs), f"{primitive} left the device"
+        host = [self.backend.to_numpy(o) for o in outputs]
+        return host if isinstance(out, tuple) else host[0]
+
+
+def _assert_close(got, want, dtype):
+    assert got.shape == want.shape and got.dtype == want.dtype
+    numpy.testing.assert_allclose(got, want, **TOLERANCE[dtype])
+
+
+all_layouts = pytest.mark.parametrize("channels_last", list(LAYOUTS.values()), ids=list(LAYOUTS))
+all_dtypes = pytest.mark.parametrize("dtype", DTYPES)
+
+
+@all_dtypes
+@all_layouts
+@pytest.mark.parametrize("case", CASES)
+def test_im2col_col2im(backend, case, channels_last, dtype):
+    device = _Device(backend)
+    _, ks, st, dl, pad = CASES[case]
+    shape = x_shape(case, channels_last)
+    rng = numpy.random.default_rng(3)
+    x = rng.standard_normal(shape).astype(dtype)
+    want_cols = reference.im2col(x, ks, st, dl, pad, channels_last)
+    upstream = rng.standard_normal(want_cols.shape).astype(dtype)
+    x_device, upstream_device = device.put(x, upstream)
+
+    cols = device.run("im2col", x_device, ks, st, dl, pad, channels_last)
+    numpy.testing.assert_array_equal(cols, want_cols)
+    assert cols.dtype == numpy.dtype(dtype)
+    dx = device.run("col2im", upstream_device, shape, ks, st, dl, pad, channels_last)
+    _assert_close(dx, reference.col2im(upstream, shape, ks, st, dl, pad, channels_last), dtype)
+
+
+@all_dtypes
+@all_layouts
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_pool(backend, case, channels_last, dtype):
+    device = _Device(backend)
+    _, ps, st, _, pad = CASES[case]
+    shape = x_shape(case, channels_last)
+    rng = numpy.random.default_rng(4)
+    x = with_ties(rng, shape, dtype)
+    want_y, want_argmax = reference.max_pool(x, ps, st, pad, channels_last)
+    dy = rng.standard_normal(want_y.shape).astype(dtype)
+    x_device, dy_device = device.put(x, dy)
+
+    y, argmax = device.run("max_pool", x_device, ps, st, pad, channels_last)
+    numpy.testing.assert_array_equal(y, want_y)
+    numpy.testing.assert_array_equal(argmax, want_argmax)
+    assert y.dtype == numpy.dtype(dtype) and argmax.dtype == numpy.int32
+    argmax_device, = device.put(argmax)
+    dx = device.run("max_pool_backward", dy_device, argmax_device, shape, ps, st, pad,
+                    channels_last)
+    _assert_close(dx, reference.max_pool_backward(dy, argmax, shape, ps, st, pad, channels_last),
+                  dtype)
+
+
+@all_dtypes
+@all_layouts
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_avg_pool(backend, case, channels_last, dtype):
+    device = _Device(backend)
+    _, ps, st, _, pad = CASES[case]
+    shape = x_shape(case, channels_last)
+    rng = numpy.random.default_rng(5)
+    x = rng.standard_normal(shape).astype(dtype)
+    want_y = reference.avg_pool(x, ps, st, pad, channels_last)
+    dy = rng.standard_normal(want_y.shape).astype(dtype)
+    x_device, dy_device = device.put(x, dy)
+
+    _assert_close(device.run("avg_pool", x_device, ps, st, pad, channels_last), want_y, dtype)
+    dx = device.run("avg_pool_backward", dy_device, shape, ps, st, pad, channels_last)
+    _assert_close(dx, reference.avg_pool_backward(dy, shape, ps, st, pad, channels_last), dtype)
+
+
+def test_non_contiguous_inputs_are_copied_to_c_order(backend):
+    device = _Device(backend)
+    rng = numpy.random.default_rng(6)
+    x = rng.standard_normal((2, 5, 6, 3))  # channels_first view of a channels_last array
+    x_view = device.put(x)[0].transpose(0, 3, 1, 2)
+    args = ((2, 2), (1, 2), ((1, 0), (0, 1)), False)
+    want_y, want_argmax = reference.max_pool(x.transpose(0, 3, 1, 2), *args)
+    y, argmax = device.run("max_pool", x_view, *args)
+    numpy.testing.assert_array_equal(y, want_y)
+    numpy.testing.assert_array_equal(argmax, want_argmax)
+    dy_view = device.put(numpy.ascontiguousarray(want_y.transpose(0, 2, 3, 1)))[0].transpose(
+        0, 3, 1, 2)
+    _assert_close(device.run("avg_pool_backward", dy_view, x_view.shape, *args),
+                  reference.avg_pool_backward(want_y, x_view.shape, *args), "float64")
+
+
+def test_fake_device_kernels_refuse_untyped_scalars_and_host_arrays():
+    fake = FakeCupy()
+    backend = CupyBackend(xp=fake)
+    x = fake.asarray(numpy.ones((1, 3, 3, 1), "float32"))
+    backend.max_pool(x, (2, 2), (1, 1), ((0, 0), (0, 0)), True)  # compiles, fills the cache
+    raw = kernels.get(fake, "avg_pool", "float32").function
+    y = fake.empty((1, 2, 2, 1), "float32")
+    geometry = (1, 1, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0)
+    typed = [numpy.int32(v) for v in geometry]
+    raw((1,), (32,), (x, y, numpy.int64(4), *typed))  # as the loader launches it
+    assert type(y) is DeviceArray and float(y.sum()) == 4.0
+    with pytest.raises(TypeError, match=r"argument channels_last: expected a numpy\.int32"):
+        raw((1,), (32,), (x, y, numpy.int64(4), *geometry))  # Python ints go as int64
+    with pytest.raises(TypeError, match="argument total: expected a numpy.int64"):
+        raw((1,), (32,), (x, y, numpy.int32(4), *typed))
+    with pytest.raises(TypeError, match="Unsupported type"):
+        raw((1,), (32,), (numpy.ones((1, 3, 3, 1), "float32"), y, numpy.int64(4), *typed))
+    with pytest.raises(TypeError, match="expected a C-contiguous float32 array, got float64"):
+        raw((1,), (32,), (x.astype("float64"), y, numpy.int64(4), *typed))
+
+
+def test_gpu_tests_pass_with_the_fake_device_posing_as_cupy(tmp_path):
+    """``make gpu-check``'s ``KERAS_BACKEND=cupy pytest -m gpu``, rehearsed (docs/gpu.md): this
+    file's gpu tests all run, on the CuPy backend that gkeras starts with, and pass."""
+    tests_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    (tmp_path / "cupy.py").write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {tests_dir!r})\n"
+        "from fakecupy import FakeCupy\n"
+        "sys.modules[__name__] = FakeCupy()\n")
+    env = dict(os.environ, KERAS_BACKEND="cupy", KERAS_HOME=str(tmp_path),
+               PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "gpu",
+         os.path.abspath(__file__)],
+        env=env, capture_output=True, text=True, timeout=300, cwd=tests_dir)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    n_gpu_tests = len(CASES) * 4 + 2 * len(POOL_CASES) * 4 + 1
+    assert f"{n_gpu_tests} passed" in proc.stdout and "skipped" not in proc.stdout, proc.stdout

@@ -41,7 +41,7 @@ class _Device:
             self.xp.reset()
         out = getattr(self.backend, primitive)(*args, **kwargs)
         if counts is not None:
-            assert counts == {"to_host": 0, "to_device": 0, "synchronize": 0}, (
+            assert not any(counts.values()), (
                 primitive, self.xp.sites)
         outputs = out if isinstance(out, tuple) else (out,)
         assert all(isinstance(o, self.xp.ndarray) and not isinstance(o, numpy.ndarray)

@@ -1,7 +1,7 @@
 """The reference backend: plain NumPy on the CPU."""
 import numpy
 
-from . import numpy_conv
+from . import numpy_conv, numpy_pool
 
 # Python floats, not NumPy float64 scalars, so float32 arrays stay float32
 _TWO_OVER_SQRT_PI = 1.1283791670955126
@@ -177,3 +177,21 @@ class NumpyBackend:
 
     def synchronize(self):
         """Wait for queued device work; nothing to wait for on the CPU."""
+
+    # --- pooling (2-D; the ops pool 1-D inputs through a height-1 axis) ---------------------
+    def max_pool(self, x, pool_size, strides, padding, channels_last):
+        """``(y, argmax)``; argmax is the int32 offset ``i*kw + j`` of each window's winner."""
+        return numpy_pool.max_pool(self.xp, x, pool_size, strides, padding, channels_last)
+
+    def max_pool_backward(self, dy, argmax, x_shape, pool_size, strides, padding,
+                          channels_last):
+        return numpy_pool.max_pool_backward(self.xp, dy, argmax, x_shape, pool_size, strides,
+                                            padding, channels_last)
+
+    def avg_pool(self, x, pool_size, strides, padding, channels_last):
+        """Means over each window's real (non-padded) inputs."""
+        return numpy_pool.avg_pool(self.xp, x, pool_size, strides, padding, channels_last)
+
+    def avg_pool_backward(self, dy, x_shape, pool_size, strides, padding, channels_last):
+        return numpy_pool.avg_pool_backward(self.xp, dy, x_shape, pool_size, strides, padding,
+                                            channels_last)

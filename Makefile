@@ -11,6 +11,8 @@ test:
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	$(PY) -m pytest -q tests
+	@echo "--- the gpu-marked tests, rehearsed on the fake device (tests/fakecupy.py) ---"
+	KERAS_BACKEND=cupy PYTHONPATH=tests/fakegpu $(PY) -m pytest -q -p no:cacheprovider -m gpu tests
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

@@ -17,36 +17,38 @@ import time
 
 import numpy as np
 
-WORKLOADS = {
-    # name: (input features, hidden layer sizes, classes, batch size)
-    "mlp": (784, (512, 512), 10, 128),
-}
+BATCH = {"mlp": 128, "convnet": 128}
+CLASSES = 10
 
 
 def make_data(workload, n):
-    features, _, classes, _ = WORKLOADS[workload]
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, features)).astype("float32")
-    y = rng.integers(0, classes, n)
-    return x, np.eye(classes, dtype="float32")[y]
+    shape = (n, 784) if workload == "mlp" else (n, 28, 28, 1)
+    x = rng.standard_normal(shape).astype("float32")
+    y = rng.integers(0, CLASSES, n)
+    return x, np.eye(CLASSES, dtype="float32")[y]
 
 
-def gkeras_model(workload):
-    import gkeras as keras
-    features, hidden, classes, _ = WORKLOADS[workload]
-    model = keras.Sequential([keras.layers.Dense(hidden[0], activation="relu",
-                                                 input_shape=(features,))] +
-                             [keras.layers.Dense(h, activation="relu") for h in hidden[1:]] +
-                             [keras.layers.Dense(classes, activation="softmax")])
+def keras_model(keras, workload):
+    """The same model in gkeras and Keras 3: MLP 784-512-512-10, or Keras's mnist_convnet."""
+    layers = keras.layers
+    if workload == "mlp":
+        body = [keras.Input((784,)), layers.Dense(512, activation="relu"),
+                layers.Dense(512, activation="relu")]
+    else:
+        body = [keras.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
+                layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
+                layers.MaxPooling2D(2), layers.Flatten(), layers.Dropout(0.5)]
+    model = keras.Sequential(body + [layers.Dense(CLASSES, activation="softmax")])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
     return model
 
 
 def run_gkeras(workload, n, epochs):
     import gkeras as keras
-    batch = WORKLOADS[workload][3]
+    batch = BATCH[workload]
     x, y = make_data(workload, n)
-    model = gkeras_model(workload)
+    model = keras_model(keras, workload)
     model.fit(x[:batch * 5], y[:batch * 5], batch_size=batch, epochs=1, verbose=0)  # warm-up
     keras.backends.current().synchronize()
     start = time.perf_counter()
@@ -55,18 +57,26 @@ def run_gkeras(workload, n, epochs):
     return n * epochs / (time.perf_counter() - start), keras.backend.backend()
 
 
+def torch_model(torch, workload):
+    nn = torch.nn
+    if workload == "mlp":
+        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
+                             nn.Linear(512, CLASSES))
+    return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
+                         nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5),
+                         nn.Linear(1600, CLASSES))
+
+
 def run_torch(workload, n, epochs):
     import torch
-    features, hidden, classes, batch = WORKLOADS[workload]
+    batch = BATCH[workload]
     device = "cuda" if os.environ.get("KERAS_BACKEND") == "cupy" and torch.cuda.is_available() \
         else "cpu"
     x, y = make_data(workload, n)
+    if workload == "convnet":
+        x = x.transpose(0, 3, 1, 2).copy()  # PyTorch's layout, channels first
     x, y = torch.from_numpy(x).to(device), torch.from_numpy(y.argmax(1)).to(device)
-    sizes = (features,) + hidden
-    layers = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], classes)).to(device)
+    model = torch_model(torch, workload).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     loss_fn = torch.nn.CrossEntropyLoss()
 
@@ -92,12 +102,9 @@ def run_torch(workload, n, epochs):
 
 def run_keras(workload, n, epochs):
     import keras
-    features, hidden, classes, batch = WORKLOADS[workload]
+    batch = BATCH[workload]
     x, y = make_data(workload, n)
-    model = keras.Sequential([keras.Input((features,))] +
-                             [keras.layers.Dense(h, activation="relu") for h in hidden] +
-                             [keras.layers.Dense(classes, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    model = keras_model(keras, workload)
     model.fit(x[:batch * 5], y[:batch * 5], batch_size=batch, epochs=1, verbose=0)
     start = time.perf_counter()
     model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0)
@@ -111,7 +118,7 @@ RUNNERS = {"gkeras": run_gkeras, "torch": run_torch, "keras-torch": run_keras,
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frameworks", default="gkeras,torch,keras-torch,keras-jax")
-    parser.add_argument("--workloads", default="mlp")
+    parser.add_argument("--workloads", default="mlp,convnet")
     parser.add_argument("--samples", type=int, default=128 * 100)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="fewer samples (GPU check)")

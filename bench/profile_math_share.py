@@ -21,9 +21,10 @@ MATH_LIBRARIES = re.compile(r"openblas|_multiarray_umath|_umath_linalg|libgomp|l
 
 def workload(seconds):
     sys.path.insert(0, HERE)
-    from bench_train import gkeras_model, make_data
+    import gkeras
+    from bench_train import keras_model, make_data
     x, y = make_data("mlp", 128 * 100)
-    model = gkeras_model("mlp")
+    model = keras_model(gkeras, "mlp")
     model.fit(x[:640], y[:640], batch_size=128, epochs=1, verbose=0)
     print("ready", flush=True)
     end = time.perf_counter() + seconds

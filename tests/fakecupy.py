@@ -7,11 +7,17 @@ can go wrong on a CPU-only test machine:
 * reading a value on the host (``asnumpy``, ``.get()``, ``float``/``int``/``bool``/
   ``index``, ``.item()``, ``.tolist()``, printing, boolean-mask indexing) is a
   device-to-host synchronisation and is counted in ``counts['to_host']``;
+* functions whose result size CuPy must read from the device, or that return a host value
+  (``nonzero``, ``flatnonzero``, ``argwhere``, ``unique``, ``compress``, ``extract``,
+  ``bincount``, ``histogram``, one-argument ``where``, ``repeat`` with device repeats,
+  ``allclose``, ``array_equal``, ``array_equiv``) are counted in ``counts['to_host']`` too;
 * making a device array from host data (``asarray``/``array`` of a NumPy array, list or
-  scalar, a NumPy array used as an index or assigned into a device array) is counted in
-  ``counts['to_device']``;
+  scalar) and every NumPy array or list handed to a device function in any other argument
+  position, used as an index or assigned into a device array (CuPy copies each to the
+  device) is counted in ``counts['to_device']``;
 * ``cuda.get_current_stream().synchronize()`` is counted in ``counts['synchronize']``;
-* mixing a ``numpy.ndarray`` into device arithmetic or functions raises
+* mixing a ``numpy.ndarray`` into device arithmetic (ufuncs), as the operand of a device
+  function or into a data-combining function (``concatenate``, ``where``...) raises
   ``TypeError: Unsupported type``, and ``numpy.asarray(device_array)`` raises, as CuPy
   refuses implicit conversions; NumPy/Python scalars are accepted.
 
@@ -29,6 +35,9 @@ _CREATION = ("array", "asarray", "asanyarray", "ascontiguousarray")
 _COMBINING = {"where", "concatenate", "stack", "vstack", "hstack", "dot", "tensordot", "einsum",
               "clip", "take_along_axis", "put_along_axis", "inner", "outer", "copyto", "select"}
 _COMPARISONS = {"equal", "not_equal", "less", "less_equal", "greater", "greater_equal"}
+# CuPy must read the device to size these results (or returns a host value): a sync
+_SYNCHRONISING = {"nonzero", "flatnonzero", "argwhere", "unique", "compress", "extract",
+                  "bincount", "histogram", "allclose", "array_equal", "array_equiv"}
 _THIS_FILE = os.path.abspath(__file__)
 
 
@@ -134,9 +143,7 @@ class DeviceArray(NDArrayOperatorsMixin):
     def __setitem__(self, index, value):
         device = self._device
         index = device._unwrap_index(index)
-        if isinstance(value, numpy.ndarray):
-            device._count("to_device")
-        self._host[index] = device._unwrap(value, "ndarray.__setitem__", allow_host=True)
+        self._host[index] = device._unwrap(value, "ndarray.__setitem__", "count")
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         for x in inputs:
@@ -225,16 +232,21 @@ class _Stream:
 class FakeCupy(types.ModuleType):
     """The fake ``cupy`` module. ``counts``/``sites`` record transfers; ``reset()`` clears."""
 
-    def __init__(self, device_count=1):
+    def __init__(self, device_count=1, device_count_error=None):
         super().__init__("cupy")
         self.ndarray = DeviceArray
         self.counts = {}
         self.sites = {}
         self.reset()
         stream = _Stream(self)
+
+        def get_device_count():  # as CuPy's: raises when the driver is missing or too old
+            if device_count_error is not None:
+                raise device_count_error
+            return device_count
         self.cuda = types.SimpleNamespace(
             get_current_stream=lambda: stream,
-            runtime=types.SimpleNamespace(getDeviceCount=lambda: device_count))
+            runtime=types.SimpleNamespace(getDeviceCount=get_device_count))
         self.random = types.SimpleNamespace(
             default_rng=lambda seed=None: _Generator(numpy.random.default_rng(seed), self))
 
@@ -283,17 +295,24 @@ class FakeCupy(types.ModuleType):
         return attribute  # dtypes, constants, classes such as finfo
 
     def _function(self, fn, name):
-        combines_data = name.rsplit(".", 1)[-1] in _COMBINING
+        short_name = name.rsplit(".", 1)[-1]
+        combines_data = short_name in _COMBINING
 
         def on_device(*args, **kwargs):
+            synchronises = short_name in _SYNCHRONISING or (
+                short_name == "where" and len(args) == 1) or (
+                short_name == "repeat" and _holds_device_array(args[1:2]))
             # The operand, and every argument of a data-combining function, must be on the
-            # device; other host arrays are parameters (split points, axes), as in CuPy.
+            # device; CuPy copies a host array in any other position (take's indices) to the
+            # device, so each one is counted.
             if combines_data:
                 args = self._unwrap(args, name)
                 kwargs = self._unwrap(kwargs, name)
             else:
-                args = self._unwrap(args[:1], name) + self._unwrap(args[1:], name, True)
-                kwargs = self._unwrap(kwargs, name, allow_host=True)
+                args = self._unwrap(args[:1], name) + self._unwrap(args[1:], name, "count")
+                kwargs = self._unwrap(kwargs, name, "count")
+            if synchronises:
+                self._count("to_host")
             return self._wrap(fn(*args, **kwargs))
         on_device.__name__ = name
         return on_device
@@ -314,28 +333,35 @@ class FakeCupy(types.ModuleType):
             return out[0] if len(out) == 1 else out
         return self._wrap(result)
 
-    def _unwrap(self, value, where, allow_host=False):
+    def _unwrap(self, value, where, host=None):
+        """The NumPy array behind ``value``; a host array is refused, or counted when
+        ``host == "count"`` (CuPy copies it to the device)."""
         if isinstance(value, DeviceArray):
             if value._device is not self:
                 raise ValueError(f"{where}: the array lives on another fake device.")
             return value._host
         if isinstance(value, numpy.ndarray):
-            if allow_host:
+            if host == "count":
+                self._count("to_device")
                 return value
             raise TypeError(f"{where}: Unsupported type {type(value)} (a host NumPy array "
                             "mixed into device computation; CuPy refuses it)")
         if isinstance(value, (list, tuple)):
-            return type(value)(self._unwrap(v, where, allow_host) for v in value)
+            return type(value)(self._unwrap(v, where, host) for v in value)
         if isinstance(value, dict):
-            return {k: self._unwrap(v, where, allow_host) for k, v in value.items()}
+            return {k: self._unwrap(v, where, host) for k, v in value.items()}
         return value
 
     def _unwrap_index(self, index):
         parts = index if isinstance(index, tuple) else (index,)
-        if any(isinstance(p, (numpy.ndarray, list)) for p in parts):
-            self._count("to_device")  # CuPy copies host index arrays to the device
-        unwrapped = self._unwrap(parts, "ndarray.__getitem__", allow_host=True)
-        return unwrapped if isinstance(index, tuple) else unwrapped[0]
+        unwrapped = []
+        for part in parts:
+            if isinstance(part, list):  # CuPy copies a host index list to the device
+                self._count("to_device")
+                unwrapped.append(part)
+            else:
+                unwrapped.append(self._unwrap(part, "ndarray.__getitem__", "count"))
+        return tuple(unwrapped) if isinstance(index, tuple) else unwrapped[0]
 
     def _wrap(self, value):
         if isinstance(value, numpy.ndarray):

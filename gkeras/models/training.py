@@ -449,6 +449,8 @@ class Trainer:
                                                  validation_batch_size or batch_size,
                                                  validation_steps)
                 epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            # read from the device once: on_train_end gets these same floats
+            epoch_logs = callbacks_module._pythonify_logs(epoch_logs)
             cbs.on_epoch_end(epoch, epoch_logs)
             if self.stop_training:
                 break

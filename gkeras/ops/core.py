@@ -145,7 +145,7 @@ def concatenate(xs, axis=-1):
     xs = [_t(x) for x in xs]
     xp = _xp()
     out = xp.concatenate([x.value for x in xs], axis=axis)
-    bounds = numpy.cumsum([_shape(x)[axis] for x in xs])[:-1]
+    bounds = [int(b) for b in numpy.cumsum([_shape(x)[axis] for x in xs])[:-1]]  # host ints
     return result(out, tuple(xs), lambda g: tuple(xp.split(g, bounds, axis=axis)))
 
 
@@ -219,13 +219,19 @@ def pad(x, pad_width, constant_values=0):
                   lambda g: (g[index],))
 
 
+def _index_part(part):
+    """Array indices as backend arrays, copied to the device once for forward and backward."""
+    if isinstance(part, Tensor):
+        return part.value
+    if isinstance(part, (list, numpy.ndarray)):
+        return _backend().asarray(part)
+    return part
+
+
 def getitem(x, index):
     """``x[index]``; integer-array indices scatter-add their gradient."""
     x = _t(x)
-    if isinstance(index, Tensor):
-        index = index.value
-    elif isinstance(index, tuple):
-        index = tuple(i.value if isinstance(i, Tensor) else i for i in index)
+    index = tuple(map(_index_part, index)) if isinstance(index, tuple) else _index_part(index)
     xv = x.value
     xp = _xp()
     # basic indices select each entry at most once: assign; only arrays may repeat one

@@ -1,0 +1,77 @@
+"""The fake device is at least as strict as CuPy: every transfer and sync is counted."""
+import numpy as np
+import pytest
+
+from fakecupy import DeviceArray, FakeCupy
+
+
+@pytest.fixture
+def fake():
+    return FakeCupy()
+
+
+def _device(fake, values):
+    array = fake.asarray(np.asarray(values))
+    fake.reset()
+    return array
+
+
+def test_making_a_device_array_from_host_data_is_one_copy(fake):
+    for value in (np.ones(3), [1.0, 2.0], 3.0):
+        fake.reset()
+        assert isinstance(fake.asarray(value), DeviceArray)
+        assert fake.counts["to_device"] == 1
+    device = _device(fake, [1.0])
+    assert fake.asarray(device) is device and fake.counts["to_device"] == 0
+
+
+@pytest.mark.parametrize("call", [
+    lambda xp, a: xp.take(a, np.arange(2)),                 # host indices
+    lambda xp, a: xp.take(a, indices=np.arange(2)),         # ... as a keyword
+    lambda xp, a: xp.take_along_axis(a, a.astype("int64"), 0) + xp.asarray(np.zeros(1)),
+    lambda xp, a: a[np.array([0, 2])],
+    lambda xp, a: a[[0, 2]],
+    lambda xp, a: a.__setitem__(slice(0, 2), np.zeros(2)),
+], ids=["take", "take_keyword", "asarray", "getitem_array", "getitem_list", "setitem"])
+def test_host_arrays_in_any_position_are_counted_copies(fake, call):
+    call(fake, _device(fake, [1.0, 0.0, 2.0]))
+    assert fake.counts["to_device"] == 1, fake.sites
+
+
+@pytest.mark.parametrize("call", [
+    lambda xp, a: a * np.ones(3),
+    lambda xp, a: xp.exp(np.ones(3)),
+    lambda xp, a: xp.sum(np.ones(3)),
+    lambda xp, a: xp.concatenate([a, np.ones(3)]),
+    lambda xp, a: xp.where(a > 0, a, np.ones(3)),
+], ids=["ufunc", "ufunc_operand", "function_operand", "concatenate", "where"])
+def test_host_arrays_mixed_into_device_computation_are_refused(fake, call):
+    with pytest.raises(TypeError, match="Unsupported type"):
+        call(fake, _device(fake, [1.0, 0.0, 2.0]))
+
+
+@pytest.mark.parametrize("call", [
+    lambda xp, a: xp.nonzero(a), lambda xp, a: a.nonzero(), lambda xp, a: xp.flatnonzero(a),
+    lambda xp, a: xp.argwhere(a), lambda xp, a: xp.unique(a),
+    lambda xp, a: xp.compress(a > 0, a), lambda xp, a: xp.extract(a > 0, a),
+    lambda xp, a: xp.where(a > 0), lambda xp, a: a[a > 0],
+    lambda xp, a: xp.allclose(a, a), lambda xp, a: xp.array_equal(a, a),
+    lambda xp, a: xp.repeat(a, a.astype("int64")), lambda xp, a: float(a.sum()),
+    lambda xp, a: a.tolist(), lambda xp, a: xp.asnumpy(a), lambda xp, a: str(a),
+], ids=["nonzero", "nonzero_method", "flatnonzero", "argwhere", "unique", "compress",
+        "extract", "where_1arg", "bool_mask", "allclose", "array_equal", "repeat_device",
+        "float", "tolist", "asnumpy", "str"])
+def test_functions_that_synchronise_are_counted(fake, call):
+    call(fake, _device(fake, [1.0, 0.0, 2.0]))
+    assert fake.counts["to_host"] == 1, fake.sites
+
+
+def test_device_computation_reads_and_copies_nothing(fake):
+    a = _device(fake, [[1.0, -2.0], [3.0, 4.0]])
+    out = fake.where(a > 0, fake.exp(a) * 2.0, a.sum(axis=0)) @ a.T
+    out = fake.take(out, fake.arange(2), axis=0)[:, ::-1]
+    assert isinstance(out, DeviceArray) and out.shape == (2, 2)
+    assert fake.counts == {"to_host": 0, "to_device": 0, "synchronize": 0}
+    host = np.array([[1.0, -2.0], [3.0, 4.0]])
+    want = np.where(host > 0, np.exp(host) * 2.0, host.sum(axis=0)) @ host.T
+    np.testing.assert_allclose(out.get(), want[:, ::-1], rtol=1e-12)

@@ -1,12 +1,14 @@
 """The CuPy backend's convolution/pooling primitives run their real kernel-launching code --
 on the fake device (tests/fakecupy.py, whose RawModule runs the kernels on the CPU shim), and
-with ``@pytest.mark.gpu`` on CuPy -- and equal the naive-loop references of the contract, in
-both layouts, float32 and float64, without a single host<->device transfer inside a primitive."""
+with ``@pytest.mark.gpu`` on CuPy -- and equal the NumPy backend's primitives and the naive-loop
+references of the contract, in both layouts, float32 and float64, without a single
+host<->device transfer inside a primitive."""
 import numpy
 import pytest
 
 from gkeras import backends, kernels
 from gkeras.backends.cupy_backend import CupyBackend
+from gkeras.backends.numpy_backend import NumpyBackend
 
 import kernel_reference as reference
 from fakecupy import DeviceArray, FakeCupy
@@ -46,9 +48,17 @@ class _Device:
         return host if isinstance(out, tuple) else host[0]
 
 
+NUMPY = NumpyBackend()
+
+
 def _assert_close(got, want, dtype):
     assert got.shape == want.shape and got.dtype == want.dtype
     numpy.testing.assert_allclose(got, want, **TOLERANCE[dtype])
+
+
+def _assert_equal(got, want):
+    assert got.shape == want.shape and got.dtype == want.dtype
+    numpy.testing.assert_array_equal(got, want)
 
 
 all_layouts = pytest.mark.parametrize("channels_last", list(LAYOUTS.values()), ids=list(LAYOUTS))
@@ -69,10 +79,11 @@ def test_im2col_col2im(backend, case, channels_last, dtype):
     x_device, upstream_device = device.put(x, upstream)
 
     cols = device.run("im2col", x_device, ks, st, dl, pad, channels_last)
-    numpy.testing.assert_array_equal(cols, want_cols)
-    assert cols.dtype == numpy.dtype(dtype)
+    _assert_equal(cols, want_cols)
+    _assert_equal(cols, NUMPY.im2col(x, ks, st, dl, pad, channels_last))
     dx = device.run("col2im", upstream_device, shape, ks, st, dl, pad, channels_last)
     _assert_close(dx, reference.col2im(upstream, shape, ks, st, dl, pad, channels_last), dtype)
+    _assert_close(dx, NUMPY.col2im(upstream, shape, ks, st, dl, pad, channels_last), dtype)
 
 
 @all_dtypes
@@ -89,13 +100,17 @@ def test_max_pool(backend, case, channels_last, dtype):
     x_device, dy_device = device.put(x, dy)
 
     y, argmax = device.run("max_pool", x_device, ps, st, pad, channels_last)
-    numpy.testing.assert_array_equal(y, want_y)
-    numpy.testing.assert_array_equal(argmax, want_argmax)
-    assert y.dtype == numpy.dtype(dtype) and argmax.dtype == numpy.int32
+    _assert_equal(y, want_y)
+    _assert_equal(argmax, want_argmax)
+    numpy_y, numpy_argmax = NUMPY.max_pool(x, ps, st, pad, channels_last)
+    _assert_equal(y, numpy_y)
+    _assert_equal(argmax, numpy_argmax)
     argmax_device, = device.put(argmax)
     dx = device.run("max_pool_backward", dy_device, argmax_device, shape, ps, st, pad,
                     channels_last)
     _assert_close(dx, reference.max_pool_backward(dy, argmax, shape, ps, st, pad, channels_last),
+                  dtype)
+    _assert_close(dx, NUMPY.max_pool_backward(dy, argmax, shape, ps, st, pad, channels_last),
                   dtype)
 
 
@@ -112,9 +127,12 @@ def test_avg_pool(backend, case, channels_last, dtype):
     dy = rng.standard_normal(want_y.shape).astype(dtype)
     x_device, dy_device = device.put(x, dy)
 
-    _assert_close(device.run("avg_pool", x_device, ps, st, pad, channels_last), want_y, dtype)
+    y = device.run("avg_pool", x_device, ps, st, pad, channels_last)
+    _assert_close(y, want_y, dtype)
+    _assert_close(y, NUMPY.avg_pool(x, ps, st, pad, channels_last), dtype)
     dx = device.run("avg_pool_backward", dy_device, shape, ps, st, pad, channels_last)
     _assert_close(dx, reference.avg_pool_backward(dy, shape, ps, st, pad, channels_last), dtype)
+    _assert_close(dx, NUMPY.avg_pool_backward(dy, shape, ps, st, pad, channels_last), dtype)
 
 
 def test_non_contiguous_inputs_are_copied_to_c_order(backend):
@@ -153,3 +171,18 @@ def test_fake_device_kernels_refuse_untyped_scalars_and_host_arrays():
     with pytest.raises(TypeError, match="expected a C-contiguous float32 array, got float64"):
         raw((1,), (32,), (x.astype("float64"), y, numpy.int64(4), *typed))
 
+
+
+def test_element_types_without_kernels_take_the_numpy_backend_code(backend):
+    """float16 has no kernel instance: the inherited array-op primitives run on the device."""
+    device = _Device(backend)
+    rng = numpy.random.default_rng(7)
+    x = rng.standard_normal((2, 5, 6, 3)).astype("float16")
+    x_device, = device.put(x)
+    conv = ((3, 2), (2, 1), (1, 2), ((1, 1), (0, 2)), True)
+    pool = ((2, 3), (1, 2), ((0, 1), (1, 1)), True)
+    cols = device.run("im2col", x_device, *conv)
+    _assert_equal(cols, NUMPY.im2col(x, *conv))
+    for got, want in zip(device.run("max_pool", x_device, *pool), NUMPY.max_pool(x, *pool)):
+        _assert_equal(got, want)
+    _assert_equal(device.run("avg_pool", x_device, *pool), NUMPY.avg_pool(x, *pool))

@@ -1,5 +1,5 @@
 """Every CUDA kernel, run on the CPU through the shim (g++), equals the naive-loop reference of
-its primitive, on odd shapes, strides, dilations, asymmetric pads, both layouts, float32 and
+its primitive and the NumPy backend's (pooling: where the geometry has no dilation), on odd shapes, strides, dilations, asymmetric pads, both layouts, float32 and
 float64 -- under launches that exercise the grid-stride loop (one block; a few blocks of odd
 size; more threads than work, blocks in reverse order), all giving the same bits. Arrays sit
 between guard zones, so an out-of-bounds write is caught and an out-of-bounds read brings in
@@ -8,12 +8,14 @@ import numpy
 import pytest
 
 from gkeras import kernels
+from gkeras.backends.numpy_backend import NumpyBackend
 
 import kernel_reference as reference
 import shim
 from kernel_cases import CASES, DTYPES, LAYOUTS, TOLERANCE, pooled_shape, with_ties, x_shape
 
 GUARD = 64
+NUMPY = NumpyBackend()
 
 
 def _launches(n):
@@ -92,10 +94,12 @@ def test_im2col_and_col2im(case, channels_last, dtype):
     cols = _launch("im2col", dtype, int(numpy.prod(cols_shape)), [x, _empty(cols_shape, dtype)],
                    window, [1])[0]
     numpy.testing.assert_array_equal(cols, reference.im2col(x, ks, st, dl, pad, channels_last))
+    numpy.testing.assert_array_equal(cols, NUMPY.im2col(x, ks, st, dl, pad, channels_last))
 
     upstream = rng.standard_normal(cols_shape).astype(dtype)
     dx = _launch("col2im", dtype, x.size, [upstream, _empty(shape, dtype)], window, [1])[0]
     _assert_close(dx, reference.col2im(upstream, shape, ks, st, dl, pad, channels_last), dtype)
+    _assert_close(dx, NUMPY.col2im(upstream, shape, ks, st, dl, pad, channels_last), dtype)
 
 
 @all_dtypes
@@ -112,12 +116,18 @@ def test_max_pool_forward_and_backward(case, channels_last, dtype):
     numpy.testing.assert_array_equal(y, want_y)
     numpy.testing.assert_array_equal(argmax, want_argmax)
     assert argmax.dtype == numpy.int32
+    if dl == (1, 1):
+        for got, want in zip((y, argmax), NUMPY.max_pool(x, ks, st, pad, channels_last)):
+            numpy.testing.assert_array_equal(got, want)
 
     dy = rng.standard_normal(y_shape).astype(dtype)
     dx = _launch("max_pool_backward", dtype, x.size, [dy, argmax, _empty(shape, dtype)], window,
                  [2])[0]
     _assert_close(dx, reference.max_pool_backward(dy, argmax, shape, ks, st, pad, channels_last,
                                                   dl), dtype)
+    if dl == (1, 1):
+        _assert_close(dx, NUMPY.max_pool_backward(dy, argmax, shape, ks, st, pad, channels_last),
+                      dtype)
 
 
 @all_dtypes
@@ -131,11 +141,15 @@ def test_avg_pool_forward_and_backward(case, channels_last, dtype):
     y = _launch("avg_pool", dtype, int(numpy.prod(y_shape)), [x, _empty(y_shape, dtype)],
                 window, [1])[0]
     _assert_close(y, reference.avg_pool(x, ks, st, pad, channels_last, dl), dtype)
+    if dl == (1, 1):
+        _assert_close(y, NUMPY.avg_pool(x, ks, st, pad, channels_last), dtype)
 
     dy = rng.standard_normal(y_shape).astype(dtype)
     dx = _launch("avg_pool_backward", dtype, x.size, [dy, _empty(shape, dtype)], window, [1])[0]
     _assert_close(dx, reference.avg_pool_backward(dy, shape, ks, st, pad, channels_last, dl),
                   dtype)
+    if dl == (1, 1):
+        _assert_close(dx, NUMPY.avg_pool_backward(dy, shape, ks, st, pad, channels_last), dtype)
 
 
 @all_dtypes
@@ -151,3 +165,6 @@ def test_max_pool_nan_wins_as_numpy_argmax(dtype):
     want_y, want_argmax = reference.max_pool(x, (2, 2), (2, 2), ((0, 0), (0, 0)), False)
     numpy.testing.assert_array_equal(y, want_y)
     numpy.testing.assert_array_equal(argmax, want_argmax)
+    numpy_y, numpy_argmax = NUMPY.max_pool(x, (2, 2), (2, 2), ((0, 0), (0, 0)), False)
+    numpy.testing.assert_array_equal(y, numpy_y)
+    numpy.testing.assert_array_equal(argmax, numpy_argmax)

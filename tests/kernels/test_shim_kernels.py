@@ -1,9 +1,9 @@
 """Every CUDA kernel, run on the CPU through the shim (g++), equals the naive-loop reference of
-its primitive and the NumPy backend's (pooling: where the geometry has no dilation), on odd shapes, strides, dilations, asymmetric pads, both layouts, float32 and
-float64 -- under launches that exercise the grid-stride loop (one block; a few blocks of odd
-size; more threads than work, blocks in reverse order), all giving the same bits. Arrays sit
-between guard zones, so an out-of-bounds write is caught and an out-of-bounds read brings in
-a NaN."""
+its primitive and the NumPy backend's (for pooling where there is no dilation), on odd shapes,
+strides, dilations, asymmetric pads, both layouts, float32 and float64 -- under launches that
+exercise the grid-stride loop (one block; a few blocks of odd size; more threads than work,
+blocks in reverse order), all giving the same bits. Arrays sit between guard zones, so an
+out-of-bounds write is caught and an out-of-bounds read brings in a NaN."""
 import numpy
 import pytest
 

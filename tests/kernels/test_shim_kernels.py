@@ -168,3 +168,15 @@ def test_max_pool_nan_wins_as_numpy_argmax(dtype):
     numpy_y, numpy_argmax = NUMPY.max_pool(x, (2, 2), (2, 2), ((0, 0), (0, 0)), False)
     numpy.testing.assert_array_equal(y, numpy_y)
     numpy.testing.assert_array_equal(argmax, numpy_argmax)
+
+
+def test_a_missing_compiler_fails_loudly(monkeypatch):
+    monkeypatch.setenv("CXX", "no-such-compiler-gkeras")
+    with pytest.raises(RuntimeError, match=r"(?s)g\+\+ was not found.*Install g\+\+"):
+        shim.compiler()
+
+
+def test_a_kernel_g_plus_plus_rejects_fails_with_its_log():
+    broken = kernels.source("conv.cu").replace("T sum = T(0);", "T sum = undeclared;")
+    with pytest.raises(RuntimeError, match=r"(?s)could not compile.*undeclared"):
+        shim.build(broken, ("col2im<float>",))

@@ -14,7 +14,6 @@ import functools
 import math
 import os
 import re
-import weakref
 
 import numpy
 
@@ -150,8 +149,9 @@ class Kernel:
         return tuple(typed)
 
 
-_modules = weakref.WeakKeyDictionary()  # xp -> {filename: xp.RawModule}
-_kernels = weakref.WeakKeyDictionary()  # xp -> {(name, dtype): Kernel}
+# Per array module (CuPy is one per process; tests make fake ones): kept for the process.
+_modules = {}  # xp -> {filename: xp.RawModule}
+_kernels = {}  # xp -> {(name, dtype): Kernel}
 
 
 def get(xp, name, dtype):

@@ -10,9 +10,10 @@ exact tilings).
 Geometry as in the backend contract: ``pool_size=(kh, kw)``, ``strides=(sh, sw)``,
 ``padding=((pt, pb), (pl, pr))``; x is (n, h, w, c) when ``channels_last`` else (n, c, h, w).
 """
+import numpy
 
 
-def output_size(size, window, stride, pad_before, pad_after):
+def _output_size(size, window, stride, pad_before, pad_after):
     return (size + pad_before + pad_after - window) // stride + 1
 
 
@@ -23,8 +24,8 @@ def _spatial_axes(channels_last):
 def _geometry(x_shape, pool_size, strides, padding, channels_last):
     ax_h, ax_w = _spatial_axes(channels_last)
     (kh, kw), (sh, sw), ((pt, pb), (pl, pr)) = pool_size, strides, padding
-    oh = output_size(x_shape[ax_h], kh, sh, pt, pb)
-    ow = output_size(x_shape[ax_w], kw, sw, pl, pr)
+    oh = _output_size(x_shape[ax_h], kh, sh, pt, pb)
+    ow = _output_size(x_shape[ax_w], kw, sw, pl, pr)
     return oh, ow
 
 
@@ -43,7 +44,7 @@ def _pad(xp, x, padding, channels_last, value):
 
 
 def _windows(xp, padded, pool_size, strides, out_hw, channels_last):
-    """A read-only view: (n, oh, ow, kh, kw, c) or (n, c, oh, ow, kh, kw)."""
+    """A strided view, only ever read: (n, oh, ow, kh, kw, c) or (n, c, oh, ow, kh, kw)."""
     (kh, kw), (sh, sw), (oh, ow) = pool_size, strides, out_hw
     s = padded.strides
     if channels_last:
@@ -67,8 +68,8 @@ def _tiles(x, pool_size, channels_last):
     return x.reshape(n, c, h // kh, kh, w // kw, kw)
 
 
-def _lowest_value(xp, dtype):
-    return -xp.inf if xp.dtype(dtype).kind == "f" else xp.iinfo(dtype).min
+def _lowest_value(dtype):
+    return -numpy.inf if numpy.dtype(dtype).kind == "f" else numpy.iinfo(dtype).min
 
 
 def max_pool(xp, x, pool_size, strides, padding, channels_last):
@@ -81,7 +82,7 @@ def max_pool(xp, x, pool_size, strides, padding, channels_last):
         order = (0, 1, 3, 2, 4, 5) if channels_last else (0, 1, 2, 4, 3, 5)
         windows = tiles.transpose(order)
     else:
-        padded = _pad(xp, x, padding, channels_last, _lowest_value(xp, x.dtype))
+        padded = _pad(xp, x, padding, channels_last, _lowest_value(x.dtype))
         windows = _windows(xp, padded, pool_size, strides, (oh, ow), channels_last)
     # window axes flattened to one: axis 3 (before channels) or the last axis
     if channels_last:
@@ -143,14 +144,14 @@ def _window_counts(xp, x_shape, pool_size, strides, padding, channels_last, dtyp
     return (count[:, :, None] if channels_last else count).astype(dtype)
 
 
-def _float_dtype(xp, dtype):
-    return dtype if xp.dtype(dtype).kind == "f" else xp.float64
+def _float_dtype(dtype):
+    return dtype if numpy.dtype(dtype).kind == "f" else numpy.float64
 
 
 def avg_pool(xp, x, pool_size, strides, padding, channels_last):
     """Window means over the real (non-padded) inputs, as Keras/TensorFlow divide."""
     oh, ow = _geometry(x.shape, pool_size, strides, padding, channels_last)
-    dtype = _float_dtype(xp, x.dtype)
+    dtype = _float_dtype(x.dtype)
     if _tiles_exactly(x.shape, pool_size, strides, padding, channels_last):
         # rows first, then columns: faster than one two-axis reduction
         kh_axis = 2 if channels_last else 3

@@ -5,6 +5,13 @@ from .core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Permu
 from . import merge
 from .merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                     average, concatenate, dot, maximum, minimum, multiply, subtract)
+from . import pooling, reshaping
+from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D,
+                      GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAvgPool1D,
+                      GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPooling1D,
+                      GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D)
+from .reshaping import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D,
+                        ZeroPadding2D)
 
 
 def serialize(layer):

@@ -5,8 +5,8 @@ g++ compiles a kernel source (the text ``gkeras.kernels.source`` gives NVRTC) as
 launcher sets ``gridDim``/``blockDim``, then calls the kernel once per thread: block by block
 (in order, or in reverse to show that no thread depends on another), thread by thread. The
 launchers come from the kernels' own signatures (``gkeras.kernels.signatures``), so the CUDA
-source is the one description of every kernel. Libraries are cached per source hash in the
-temporary directory.
+source is the one description of every kernel. Libraries are cached per source hash in a
+private directory under the temporary one.
 
     module = build(kernels.source("conv.cu"), kernels.name_expressions("conv.cu"))
     module.function("im2col<float>")((2,), (32,), (x, cols, numpy.int64(cols.size), ...))
@@ -83,16 +83,18 @@ extern "C" void {_symbol(name, dtype)}(unsigned int blocks, unsigned int threads
     return "".join(parts)
 
 
-@functools.cache
 def build(code, name_expressions):
-    """The CPU ``Module`` of ``code`` with launchers for ``name_expressions`` (a tuple)."""
-    name_expressions = tuple(name_expressions)
+    """The CPU ``Module`` of ``code`` with launchers for ``name_expressions``; once a process."""
+    return _build(code, tuple(name_expressions))
+
+
+@functools.cache
+def _build(code, name_expressions):
     text = code + "\n" + launchers(code, name_expressions)
     cxx = compiler()
     with open(SHIM_HEADER) as f:
         key = "\0".join([text, f.read(), cxx, *CXX_FLAGS])
-    directory = os.path.join(tempfile.gettempdir(), "gkeras-kernel-shim")
-    os.makedirs(directory, exist_ok=True)
+    directory = _cache_directory()
     library = os.path.join(directory, hashlib.sha256(key.encode()).hexdigest()[:32] + ".so")
     if not os.path.exists(library):
         partial = f"{library}.{os.getpid()}.tmp"
@@ -103,7 +105,19 @@ def build(code, name_expressions):
             raise RuntimeError(f"g++ could not compile the kernels for the CPU shim:\n"
                                f"{proc.stderr}")
         os.replace(partial, library)  # atomic: parallel test processes never see half a file
-    return Module(ctypes.CDLL(library), kernels.signatures(code), name_expressions)
+    # PyDLL keeps the GIL during a launch: the thread coordinates are process-wide variables
+    return Module(ctypes.PyDLL(library), kernels.signatures(code), name_expressions)
+
+
+def _cache_directory():
+    """This user's private cache of shim libraries (never load one another user could plant)."""
+    uid = os.getuid()
+    directory = os.path.join(tempfile.gettempdir(), f"gkeras-kernel-shim-{uid}")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    info = os.stat(directory)
+    if info.st_uid != uid or info.st_mode & 0o022:
+        raise RuntimeError(f"{directory} must belong to you and be writable by you only")
+    return directory
 
 
 class Module:

@@ -39,7 +39,7 @@ def _launch(name, dtype, total, arrays, window, output_indices):
     ``arrays`` at ``output_indices``), after checking all launches agree bit for bit and no
     guard zone changed."""
     filename = kernels.file_of(name)
-    module = shim.build(kernels.source(filename), tuple(kernels.name_expressions(filename)))
+    module = shim.build(kernels.source(filename), kernels.name_expressions(filename))
     function = module.function(kernels.name_expression(name, dtype))
     kernel = kernels.Kernel(function, name, dtype,
                             kernels.signatures(kernels.source(filename))[name])

@@ -11,7 +11,6 @@ types the scalar arguments from them, and the tests generate their CPU entry poi
 Nothing here imports gkeras layers, models or backends.
 """
 import functools
-import math
 import os
 import re
 
@@ -43,7 +42,7 @@ class Parameter:
 
     def dtype(self, element_dtype):
         """The NumPy dtype of this argument (of its elements, for a pointer)."""
-        return element_dtype if self.type == "T" else _FIXED_TYPES[self.type]
+        return numpy.dtype(element_dtype) if self.type == "T" else _FIXED_TYPES[self.type]
 
     def ctype(self, element_dtype):
         """The C++ type of this parameter in the instance for ``element_dtype``."""
@@ -108,7 +107,7 @@ def has_kernels_for(dtype):
 
 def blocks_for(n, threads=THREADS_PER_BLOCK, max_blocks=MAX_BLOCKS):
     """Blocks of ``threads`` threads for ``n`` work items: one item per thread, up to the cap."""
-    return max(1, min(math.ceil(n / threads), max_blocks))
+    return max(1, min(-(-n // threads), max_blocks))
 
 
 class Kernel:

@@ -115,4 +115,4 @@ def test_the_kernels_package_imports_no_gkeras_module():
                 for alias in node.names}
     imported |= {node.module or "." for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"functools", "math", "os", "re", "numpy"}, imported
+    assert imported <= {"functools", "os", "re", "numpy"}, imported

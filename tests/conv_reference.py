@@ -56,7 +56,8 @@ def np_conv(x, kernel, strides=1, padding="valid", data_format="channels_last",
         for ox in range(ow):
             for i in range(kh):
                 for j in range(kw):
-                    y[:, oy, ox, :] += xp[:, oy * s[0] + i * d[0], ox * s[1] + j * d[1], :] @ k[i, j]
+                    row, column = oy * s[0] + i * d[0], ox * s[1] + j * d[1]
+                    y[:, oy, ox, :] += xp[:, row, column, :] @ k[i, j]
     return _from_last(y[:, 0] if rank == 1 else y, data_format)
 
 

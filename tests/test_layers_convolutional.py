@@ -394,3 +394,19 @@ def test_argument_errors_name_the_layer():
         Conv2D(2, 3, data_format="nhwc")
     with pytest.raises(TypeError, match="missing the required argument `filters`"):
         SeparableConv2D(None, 3)
+
+
+def test_keras1_th_default_is_named_in_shape_errors():
+    with pytest.raises(ValueError, match=r"channels_first \(Keras 1's default "
+                                         r"dim_ordering 'th' for the nb_row, nb_col spelling; "
+                                         r"pass dim_ordering='tf' for channels_last\)"):
+        Sequential([Convolution2D(32, 3, 3, input_shape=(28, 28, 1))])
+    model = Sequential([Convolution2D(32, 3, 3, dim_ordering="tf", input_shape=(28, 28, 1))])
+    assert model.output_shape == (None, 26, 26, 32)
+
+
+def test_depth_multiplier_must_be_a_positive_integer():
+    with pytest.raises(ValueError, match=r"DepthwiseConv2D 'depthwise_conv2d': `depth_multiplier` "
+                                         r"must be a positive integer, received "
+                                         r"depth_multiplier=0"):
+        DepthwiseConv2D(3, depth_multiplier=0)

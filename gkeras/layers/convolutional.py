@@ -58,8 +58,10 @@ class Conv(BaseConv):
         return {**super().get_config(), "filters": self.filters, **self._geometry_config(),
                 **self._bias_config(),
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "kernel_regularizer": serialize_or_none(regularizers.serialize, self.kernel_regularizer),
-                "kernel_constraint": serialize_or_none(constraints.serialize, self.kernel_constraint)}
+                "kernel_regularizer": serialize_or_none(regularizers.serialize,
+                                                        self.kernel_regularizer),
+                "kernel_constraint": serialize_or_none(constraints.serialize,
+                                                       self.kernel_constraint)}
 
 
 class Conv1D(Conv):

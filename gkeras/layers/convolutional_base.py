@@ -1,5 +1,7 @@
 """``BaseConv``: what every convolution layer shares (geometry, bias, activation, shape
 inference, config), so the layer modules only add their kernels."""
+import numbers
+
 from .. import activations, constraints, initializers, ops, regularizers
 from ..ops.convolution import (check_strides_and_dilation, conv_output_length,
                                normalize_data_format, normalize_padding, normalize_tuple)
@@ -10,15 +12,23 @@ def serialize_or_none(fn, value):
     return None if value is None else fn(value)
 
 
+def positive_int(value, name, who):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{who}: `{name}` must be a positive integer, received "
+                         f"{name}={value!r}.")
+    return int(value)
+
+
 class BaseConv(Layer):
     """What every convolution layer shares: geometry, bias, activation, shape inference.
 
-    Subclasses set ``rank`` and create their kernels in ``build``; ``call`` computes with
-    ``_convolve`` and finishes with ``_bias_and_activation``.
+    Subclasses set ``rank`` (and the ``paddings`` they accept), create their kernels in
+    ``build``, and in ``call`` run their op and finish with ``_bias_and_activation``.
     """
 
     rank = 2
     paddings = ("valid", "same", "causal")
+    _format_hint = ""  # set when Keras 1's implicit 'th' ordering applies (see the legacy module)
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, bias_initializer="zeros",
@@ -26,9 +36,7 @@ class BaseConv(Layer):
         super().__init__(**kwargs)
         who = self._label()
         rank = self.rank
-        if filters is not None:
-            filters = normalize_tuple(filters, 1, "filters", who)[0]
-        self.filters = filters
+        self.filters = None if filters is None else positive_int(filters, "filters", who)
         if kernel_size is None:
             raise TypeError(f"{who}: missing the required argument `kernel_size`.")
         self.kernel_size = normalize_tuple(kernel_size, rank, "kernel_size", who)
@@ -59,8 +67,8 @@ class BaseConv(Layer):
         channels = input_shape[self._channel_axis]
         if channels is None:
             raise ValueError(f"{self._label()}: the channel axis of the inputs "
-                             f"({self.data_format}) must be known, received input shape "
-                             f"{tuple(input_shape)}.")
+                             f"({self.data_format}{self._format_hint}) must be known, "
+                             f"received input shape {tuple(input_shape)}.")
         return int(channels)
 
     def _spatial(self, shape):
@@ -77,7 +85,7 @@ class BaseConv(Layer):
                     f"{self._label()}: the kernel (size {k}, dilation {d}, so {d * (k - 1) + 1} "
                     f"positions) is larger than the padded input along spatial axis {axis}, "
                     f"which has {n} positions with padding={self.padding!r}. Received input "
-                    f"shape {tuple(input_shape)}.")
+                    f"shape {tuple(input_shape)}, {self.data_format}{self._format_hint}.")
             out.append(length)
         return tuple(out)
 
@@ -115,7 +123,8 @@ class BaseConv(Layer):
         return {"activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,
                 "bias_initializer": initializers.serialize(self.bias_initializer),
-                "bias_regularizer": serialize_or_none(regularizers.serialize, self.bias_regularizer),
+                "bias_regularizer": serialize_or_none(regularizers.serialize,
+                                                      self.bias_regularizer),
                 "activity_regularizer": serialize_or_none(regularizers.serialize,
                                                self.activity_regularizer),
                 "bias_constraint": serialize_or_none(constraints.serialize, self.bias_constraint)}

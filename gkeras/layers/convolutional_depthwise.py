@@ -3,8 +3,7 @@ its own ``depth_multiplier`` filters) and SeparableConv1D/2D (that, then a 1x1 c
 mixing the channels). Keras's weights: depthwise_kernel (*kernel_size, in, multiplier),
 pointwise_kernel (1..., in * multiplier, filters), bias."""
 from .. import constraints, initializers, ops, regularizers
-from ..ops.convolution import normalize_tuple
-from .convolutional_base import BaseConv, serialize_or_none
+from .convolutional_base import BaseConv, positive_int, serialize_or_none
 from .convolutional_legacy import keras1_support
 
 
@@ -17,8 +16,8 @@ class DepthwiseConv(BaseConv):
         super().__init__(None, kernel_size, strides, padding, data_format, dilation_rate,
                          activation, use_bias, bias_initializer, bias_regularizer,
                          bias_constraint, activity_regularizer=activity_regularizer, **kwargs)
-        self.depth_multiplier = normalize_tuple(depth_multiplier, 1, "depth_multiplier",
-                                                self._label())[0]
+        self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier",
+                                             self._label())
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
         self.depthwise_constraint = constraints.get(depthwise_constraint)
@@ -96,8 +95,8 @@ class SeparableConv(BaseConv):
                          bias_constraint, activity_regularizer=activity_regularizer, **kwargs)
         if self.filters is None:
             raise TypeError(f"{self._label()}: missing the required argument `filters`.")
-        self.depth_multiplier = normalize_tuple(depth_multiplier, 1, "depth_multiplier",
-                                                self._label())[0]
+        self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier",
+                                             self._label())
         self.depthwise_initializer = initializers.get(depthwise_initializer)
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)

@@ -12,6 +12,7 @@ default, 'th' (channels_first), as the Keras 2 guide's example shows
 """
 
 import functools
+import numbers
 
 KERAS1_DEFAULT_DIM_ORDERING = "th"
 
@@ -33,11 +34,13 @@ _DIM_ORDERINGS = {"th": "channels_first", "tf": "channels_last", "default": None
 
 
 def keras1_arguments(who, rank, args, kwargs):
-    """``(args, kwargs)`` with Keras 1's positional and keyword spellings rewritten into
-    Keras 2 keywords; other arguments pass through untouched."""
+    """``(args, kwargs, implicit_th)`` with Keras 1's positional and keyword spellings
+    rewritten into Keras 2 keywords (other arguments pass through untouched);
+    ``implicit_th`` tells that Keras 1's default 'th' ordering was applied."""
     args, kwargs = list(args), dict(kwargs)
     keras1_kernel = False
-    if rank == 2 and len(args) == 3 and all(isinstance(a, int) for a in args[1:]):
+    if rank == 2 and len(args) == 3 and all(
+            isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args[1:]):
         if "strides" in kwargs:
             raise ValueError(f"{who}: received Keras 1's (nb_filter, nb_row, nb_col) and "
                              "strides; pass Keras 2's kernel_size=(rows, cols) instead.")
@@ -53,6 +56,7 @@ def keras1_arguments(who, rank, args, kwargs):
             if new in kwargs:
                 raise TypeError(f"{who}: received both Keras 1's {old!r} and {new!r}.")
             kwargs[new] = kwargs.pop(old)
+    implicit_th = False
     if "dim_ordering" in kwargs:
         value = kwargs.pop("dim_ordering")
         if value not in _DIM_ORDERINGS:
@@ -62,11 +66,12 @@ def keras1_arguments(who, rank, args, kwargs):
             raise TypeError(f"{who}: received both dim_ordering and data_format.")
         kwargs["data_format"] = _DIM_ORDERINGS[value]
     elif keras1_kernel and kwargs.get("data_format") is None:
+        implicit_th = True
         kwargs["data_format"] = _DIM_ORDERINGS[KERAS1_DEFAULT_DIM_ORDERING]
     if rank == 1 and "input_dim" in kwargs:
         # Keras 1's Convolution1D(input_dim=..., input_length=...) means (length, dim)
         kwargs["input_shape"] = (kwargs.pop("input_length", None), kwargs.pop("input_dim"))
-    return args, kwargs
+    return args, kwargs, implicit_th
 
 
 def keras1_support(rank):
@@ -74,7 +79,12 @@ def keras1_support(rank):
     def decorate(init):
         @functools.wraps(init)
         def wrapper(self, *args, **kwargs):
-            args, kwargs = keras1_arguments(type(self).__name__, rank, args, kwargs)
-            return init(self, *args, **kwargs)
+            args, kwargs, implicit_th = keras1_arguments(type(self).__name__, rank, args,
+                                                         kwargs)
+            init(self, *args, **kwargs)
+            if implicit_th:
+                self._format_hint = (" (Keras 1's default dim_ordering 'th' "
+                                     "for the nb_row, nb_col spelling; pass "
+                                     "dim_ordering='tf' for channels_last)")
         return wrapper
     return decorate

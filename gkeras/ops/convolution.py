@@ -31,7 +31,8 @@ Geometry = namedtuple("Geometry", "kernel_size strides dilation padding channels
 
 
 def normalize_tuple(value, rank, name, who, allow_zero=False):
-    """An int or a sequence of ``rank`` ints -> a tuple of ``rank`` Python ints (> 0)."""
+    """An int or a sequence of ``rank`` ints -> a tuple of ``rank`` Python ints, each > 0
+    (>= 0 with ``allow_zero``)."""
     values = (value,) * rank if isinstance(value, numbers.Integral) else value
     try:
         values = tuple(values)

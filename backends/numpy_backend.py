@@ -1,7 +1,8 @@
 """The reference backend: plain NumPy on the CPU."""
 import numpy
 
-from . import numpy_conv, numpy_pool
+from . import numpy_conv
+from . import numpy_pool
 
 # Python floats, not NumPy float64 scalars, so float32 arrays stay float32
 _TWO_OVER_SQRT_PI = 1.1283791670955126

@@ -155,6 +155,60 @@ def _prod_with_zeros():
                  label="two zeros")]
 
 
+def _distinct(*shape):
+    """No ties and no near-ties (gaps of 0.05): max pooling is differentiable there."""
+    size = int(np.prod(shape))
+    return (RNG.permutation(size).reshape(shape) - size / 2) * 0.05
+
+
+def _np_pool(x, kind, pool_size, strides=None, padding="valid", data_format="channels_last"):
+    """Naive pooling: one window slice per output position, TF 'same' pads, real-count means."""
+    rank = x.ndim - 2
+    pool = (pool_size,) * rank if isinstance(pool_size, int) else tuple(pool_size)
+    strides = pool if strides is None else (
+        (strides,) * rank if isinstance(strides, int) else tuple(strides))
+    if data_format == "channels_first":
+        x = np.moveaxis(x, 1, -1)
+    spatial = x.shape[1:-1]
+    if padding == "same":
+        outs = [math.ceil(n / s) for n, s in zip(spatial, strides)]
+        befores = [max((o - 1) * s + k - n, 0) // 2
+                   for o, s, k, n in zip(outs, strides, pool, spatial)]
+    else:
+        outs = [(n - k) // s + 1 for n, k, s in zip(spatial, pool, strides)]
+        befores = [0] * rank
+    y = np.zeros((x.shape[0], *outs, x.shape[-1]))
+    reduce = np.max if kind == "max" else np.mean
+    for position in np.ndindex(*outs):
+        window = tuple(slice(max(o * s - b, 0), min(o * s - b + k, n)) for o, s, b, k, n
+                       in zip(position, strides, befores, pool, spatial))
+        y[(slice(None), *position)] = reduce(x[(slice(None), *window)],
+                                             axis=tuple(range(1, rank + 1)))
+    return np.moveaxis(y, -1, 1) if data_format == "channels_first" else y
+
+
+# (spatial shape, pool_size, strides, padding): strides None, below and above the pool
+_POOL_GEOMETRIES = [((7,), 2, None, "valid"), ((7,), 3, 2, "same"), ((8,), 2, 3, "valid"),
+                    ((6,), 3, 1, "same"), ((4, 6), (2, 2), None, "valid"),
+                    ((5, 6), (3, 2), (2, 1), "same"), ((5, 7), (2, 3), (3, 2), "valid"),
+                    ((4, 5), 3, 1, "same")]
+
+
+def _pool_cases(op, kind):
+    cases = []
+    for spatial, pool, strides, padding in _POOL_GEOMETRIES:
+        for data_format in ("channels_last", "channels_first"):
+            shape = (2, *spatial, 3) if data_format == "channels_last" else (2, 3, *spatial)
+            cases.append(Case(
+                lambda x, a=(pool, strides, padding, data_format): op(x, *a),
+                [_distinct(*shape) if kind == "max" else normal(*shape)],
+                lambda x, a=(pool, strides, padding, data_format): _np_pool(x, kind, *a),
+                label=f"{shape} pool={pool} strides={strides} {padding} {data_format}"))
+    cases.append(Case(lambda x: op(x, 2), [_distinct(2, 5, 4, 3)],
+                      lambda x: _np_pool(x, kind, 2), label="defaults (channels_last)"))
+    return cases
+
+
 # --- convolutions: every padding x (stride, dilation) x data format, 1-D and 2-D ------------
 
 _FORMATS = ("channels_last", "channels_first")
@@ -248,60 +302,6 @@ def _transpose_cases():
                         [_image(2, spatial, fmt), normal(*ksize, 3, 2)],
                         lambda x, k, s=strides, kw=kw: np_conv_transpose(x, k, s, **kw),
                         label=f"{rank}-D kernel {ksize} strides={strides} {kw}"))
-    return cases
-
-
-def _distinct(*shape):
-    """No ties and no near-ties (gaps of 0.05): max pooling is differentiable there."""
-    size = int(np.prod(shape))
-    return (RNG.permutation(size).reshape(shape) - size / 2) * 0.05
-
-
-def _np_pool(x, kind, pool_size, strides=None, padding="valid", data_format="channels_last"):
-    """Naive pooling: one window slice per output position, TF 'same' pads, real-count means."""
-    rank = x.ndim - 2
-    pool = (pool_size,) * rank if isinstance(pool_size, int) else tuple(pool_size)
-    strides = pool if strides is None else (
-        (strides,) * rank if isinstance(strides, int) else tuple(strides))
-    if data_format == "channels_first":
-        x = np.moveaxis(x, 1, -1)
-    spatial = x.shape[1:-1]
-    if padding == "same":
-        outs = [math.ceil(n / s) for n, s in zip(spatial, strides)]
-        befores = [max((o - 1) * s + k - n, 0) // 2
-                   for o, s, k, n in zip(outs, strides, pool, spatial)]
-    else:
-        outs = [(n - k) // s + 1 for n, k, s in zip(spatial, pool, strides)]
-        befores = [0] * rank
-    y = np.zeros((x.shape[0], *outs, x.shape[-1]))
-    reduce = np.max if kind == "max" else np.mean
-    for position in np.ndindex(*outs):
-        window = tuple(slice(max(o * s - b, 0), min(o * s - b + k, n)) for o, s, b, k, n
-                       in zip(position, strides, befores, pool, spatial))
-        y[(slice(None), *position)] = reduce(x[(slice(None), *window)],
-                                             axis=tuple(range(1, rank + 1)))
-    return np.moveaxis(y, -1, 1) if data_format == "channels_first" else y
-
-
-# (spatial shape, pool_size, strides, padding): strides None, below and above the pool
-_POOL_GEOMETRIES = [((7,), 2, None, "valid"), ((7,), 3, 2, "same"), ((8,), 2, 3, "valid"),
-                    ((6,), 3, 1, "same"), ((4, 6), (2, 2), None, "valid"),
-                    ((5, 6), (3, 2), (2, 1), "same"), ((5, 7), (2, 3), (3, 2), "valid"),
-                    ((4, 5), 3, 1, "same")]
-
-
-def _pool_cases(op, kind):
-    cases = []
-    for spatial, pool, strides, padding in _POOL_GEOMETRIES:
-        for data_format in ("channels_last", "channels_first"):
-            shape = (2, *spatial, 3) if data_format == "channels_last" else (2, 3, *spatial)
-            cases.append(Case(
-                lambda x, a=(pool, strides, padding, data_format): op(x, *a),
-                [_distinct(*shape) if kind == "max" else normal(*shape)],
-                lambda x, a=(pool, strides, padding, data_format): _np_pool(x, kind, *a),
-                label=f"{shape} pool={pool} strides={strides} {padding} {data_format}"))
-    cases.append(Case(lambda x: op(x, 2), [_distinct(2, 5, 4, 3)],
-                      lambda x: _np_pool(x, kind, 2), label="defaults (channels_last)"))
     return cases
 
 

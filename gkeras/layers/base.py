@@ -26,9 +26,8 @@ def reset_names():
 
 
 def snake_case(name):
-    """Keras's default names: ``Dense`` -> ``dense``, ``MaxPooling2D`` -> ``max_pooling2d``,
-    ``Conv2DTranspose`` -> ``conv2d_transpose`` (no break between a digit and a capital),
-    ``ReLU`` -> ``re_lu``."""
+    """Keras 2's ``to_snake_case``: ``MaxPooling2D`` -> ``max_pooling2d``,
+    ``Conv2DTranspose`` -> ``conv2d_transpose``, ``ReLU`` -> ``re_lu``."""
     name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 

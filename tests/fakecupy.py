@@ -277,7 +277,13 @@ class FakeCupy(types.ModuleType):
     def asarray(self, a, dtype=None, **kwargs):
         return self._create(a, dtype, False, **kwargs)
 
-    asanyarray = ascontiguousarray = asarray
+    asanyarray = asarray
+
+    def ascontiguousarray(self, a, dtype=None):
+        array = self.asarray(a, dtype)
+        if array._host.flags.c_contiguous:
+            return array
+        return self._wrap(numpy.ascontiguousarray(array._host))  # a copy on the device
 
     # --- everything else: NumPy on unwrapped arrays -----------------------------------------
     def __getattr__(self, name):

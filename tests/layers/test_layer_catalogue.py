@@ -1,5 +1,5 @@
 """docs/layers.md lists every layer gkeras has (and every alias), grouped under Keras's
-documentation headings, each group with an example that calls each of its layers."""
+documentation headings, each group with an example that uses each of its layers."""
 import inspect
 import os
 import re
@@ -59,5 +59,5 @@ def test_groups_are_keras_groups_in_keras_order_and_each_example_calls_its_layer
         assert code, f"{heading}: no example"
         named = _named(intro) & _layer_names()
         for name in named:
-            if getattr(layers, name).__name__ == name:  # canonical names: called in the example
-                assert re.search(rf"\b{name}\(", code), f"{heading}: {name} is not called"
+            if getattr(layers, name).__name__ == name:  # canonical names: in the example
+                assert re.search(rf"\b{name}\b", code), f"{heading}: {name} is not used"

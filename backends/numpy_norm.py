@@ -14,15 +14,18 @@ statistics reduce over the ``count = a * b`` entries ``x[:, ch, :]``.
 
 ``acc`` ("accumulation dtype") is float64 for float64 inputs and float32 otherwise
 (float16/bfloat16/float32): sums, means, variances and the backward reductions are
-accumulated and returned in ``acc``; ``y`` and ``dx`` are returned in ``x.dtype``.
+accumulated and returned in ``acc``; ``y`` and ``dx`` are new C-contiguous arrays of x's
+shape and dtype. The ops always pass ``x`` and ``dy`` C-contiguous (same shape and dtype),
+every per-channel/per-feature argument (mean, var, gamma, beta) as a C-contiguous 1-D array
+in ``acc``, and ``epsilon`` as a Python float; ``batch_stats`` is a Python bool.
 
 1. batch_norm_moments(x) -> (mean, var), both (c,) in ``acc``.
      mean[ch] = sum(x[:, ch, :]) / count
      var[ch]  = sum((x[:, ch, :] - mean[ch])**2) / count   (biased, as Keras; two-pass or
                 Welford are both fine, E[x^2] - mean^2 is not: it cancels catastrophically)
 2. batch_norm_forward(x, mean, var, gamma, beta, epsilon) -> y, (a, c, b) in x.dtype.
-     mean, var, gamma, beta: (c,) arrays (the ops pass ones/zeros for a missing gamma/beta);
-     epsilon a Python float. Per channel, in ``acc``:
+     mean, var, gamma, beta: (c,) (the ops pass ones/zeros for a missing gamma/beta).
+     Per channel, in ``acc``:
        scale = gamma * rsqrt(var + epsilon);  shift = beta - mean * scale
        y = x * scale + shift
      (Keras 3's formulation, so results agree with it to the last float32 bits or so.)
@@ -53,6 +56,17 @@ flattened (the ops move those axes last). gamma/beta are (d,): one per feature.
        per row:     s1[r] = sum_j g,   s2[r] = sum_j g * xhat
        dx = inv[r] * (g - s1[r] / d - xhat * s2[r] / d)           (x.dtype)
        per column:  dgamma[j] = sum_r dy * xhat,  dbeta[j] = sum_r dy   ((d,) in acc)
+
+For kernel writers
+------------------
+* Shapes to expect: b == 1 (channels_last, Dense: channel ch's entries are strided by c),
+  a == 1 (layer-norm-like statistics), c == 1, count == 1 (var 0: y = beta), large a*b
+  (N*H*W ~ 10^6) with small c (3..512), and, for layer norm, d from 1 to ~10^4.
+* Tolerances the tests hold a backend to (tests/backends/test_norm_primitives.py): float32
+  statistics and outputs within ~2e-5 relative of a float64 computation, the backward
+  within ~2e-4; float16 inputs within ~2e-3. Keep accumulators in ``acc`` even for float16.
+* Training calls 1 then 2 (two passes over x) and, on the tape, 3; inference calls 2 only.
+  Nothing may be read back to the host (no synchronisation) inside any of them.
 """
 import numpy
 

@@ -80,15 +80,24 @@ class _ChannelView:
         return array
 
 
-def _per_channel(op, name, value, channels, dtype):
-    """A gamma/beta/mean/variance argument as a (c,) array; None stays None."""
+def _accumulation(dtype):
+    """The primitives' statistics and parameter dtype: float64 for float64, else float32."""
+    return "float64" if numpy.dtype(dtype) == numpy.float64 else "float32"
+
+
+def _per_channel(op, name, value, channels, dtype, default=None):
+    """``(tensor or None, contiguous (channels,) array in the accumulation dtype of
+    ``dtype``)`` for a gamma/beta/mean/variance argument; None gives ``default`` filled
+    (ones or zeros) or None."""
+    xp = _backend().xp
+    acc = _accumulation(dtype)
     if value is None:
-        return None, None
+        return None, None if default is None else xp.full(channels, default, acc)
     t = _t(value)
     if t.size != channels:
         raise ValueError(f"{op}: `{name}` must hold one value per normalized channel "
                          f"({channels}), received shape {tuple(t.shape)}.")
-    return t, _backend().xp.asarray(t.value, dtype=dtype).reshape(channels)
+    return t, xp.ascontiguousarray(xp.asarray(t.value).reshape(channels).astype(acc))
 
 
 def moments(x, axes, keepdims=False, synchronized=False):
@@ -147,10 +156,8 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
     var_t, var_v = _per_channel(op, "variance", variance, c, dtype)
     if mean_t is None or var_t is None:
         raise ValueError(f"{op}: `mean` and `variance` are required.")
-    offset_t, beta = _per_channel(op, "offset", offset, c, dtype)
-    scale_t, gamma = _per_channel(op, "scale", scale, c, dtype)
-    gamma = xp.ones(c, dtype) if gamma is None else gamma
-    beta = xp.zeros(c, dtype) if beta is None else beta
+    offset_t, beta = _per_channel(op, "offset", offset, c, dtype, default=0.0)
+    scale_t, gamma = _per_channel(op, "scale", scale, c, dtype, default=1.0)
     x3 = geometry.to_view(x.value)
     y = backend.batch_norm_forward(x3, mean_v, var_v, gamma, beta, epsilon)
     parents = tuple(t for t in (x, mean_t, var_t, offset_t, scale_t) if t is not None)
@@ -158,8 +165,8 @@ def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilo
     def backward(g):
         dx, sum_dy, sum_dy_xhat = backend.batch_norm_backward(
             geometry.to_view(g), x3, mean_v, var_v, gamma, epsilon, batch_stats=False)
-        inv = 1 / xp.sqrt(var_v.astype(sum_dy.dtype) + epsilon)
-        scaled = gamma.astype(sum_dy.dtype) * inv
+        inv = 1 / xp.sqrt(var_v + epsilon)
+        scaled = gamma * inv
         grads = {id(x): geometry.from_view(dx), id(mean_t): -scaled * sum_dy,
                  id(var_t): -0.5 * scaled * inv * sum_dy_xhat}
         if offset_t is not None:
@@ -196,12 +203,9 @@ def normalize_batch_in_training(x, gamma, beta, reduction_axes, epsilon=1e-3):
     kept = _channel_axes(op, x.ndim, kept)
     geometry = _ChannelView(x.shape, kept)
     backend = _backend()
-    xp = backend.xp
     c = geometry.view[1]
-    gamma_t, gamma_v = _per_channel(op, "gamma", gamma, c, x.dtype)
-    beta_t, beta_v = _per_channel(op, "beta", beta, c, x.dtype)
-    gamma_v = xp.ones(c, x.dtype) if gamma_v is None else gamma_v
-    beta_v = xp.zeros(c, x.dtype) if beta_v is None else beta_v
+    gamma_t, gamma_v = _per_channel(op, "gamma", gamma, c, x.dtype, default=1.0)
+    beta_t, beta_v = _per_channel(op, "beta", beta, c, x.dtype, default=0.0)
     x3 = geometry.to_view(x.value)
     mean, var = backend.batch_norm_moments(x3)
     y = backend.batch_norm_forward(x3, mean, var, gamma_v, beta_v, epsilon)
@@ -234,11 +238,8 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None):
     normalized = _axes(op, x.ndim, axis)
     d = math.prod(x.shape[a] for a in normalized)
     backend = _backend()
-    xp = backend.xp
-    gamma_t, gamma_v = _per_channel(op, "gamma", gamma, d, x.dtype)
-    beta_t, beta_v = _per_channel(op, "beta", beta, d, x.dtype)
-    gamma_v = xp.ones(d, x.dtype) if gamma_v is None else gamma_v
-    beta_v = xp.zeros(d, x.dtype) if beta_v is None else beta_v
+    gamma_t, gamma_v = _per_channel(op, "gamma", gamma, d, x.dtype, default=1.0)
+    beta_t, beta_v = _per_channel(op, "beta", beta, d, x.dtype, default=0.0)
     to_rows, from_rows = _rows(x.shape, normalized, d)
     x2 = to_rows(x.value)
     y, mean, var = backend.layer_norm_forward(x2, gamma_v, beta_v, epsilon)

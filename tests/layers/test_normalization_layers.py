@@ -346,3 +346,27 @@ def test_group_normalization_gradients_config_and_errors():
         layers.GroupNormalization(groups=4, name="g")(_images(2, 3, 6))
     with pytest.raises(ValueError, match="`groups` must be a positive integer or -1"):
         layers.GroupNormalization(groups=0)
+
+
+def test_regularizers_and_constraints_apply_to_gamma_and_beta():
+    bn = layers.BatchNormalization(gamma_regularizer=gkeras.regularizers.L2(0.1),
+                                   beta_regularizer="l1", beta_constraint="non_neg")
+    bn.build((None, 3))
+    bn.set_weights([np.full(3, 2.0), np.full(3, -1.0), np.zeros(3), np.ones(3)])
+    np.testing.assert_allclose(sorted(float(loss) for loss in bn.losses), [0.03, 1.2],
+                               rtol=1e-6)
+    assert bn.beta.constraint is not None and bn.moving_mean.regularizer is None
+    config = bn.get_config()
+    assert config["gamma_regularizer"]["config"]["l2"] == pytest.approx(0.1)
+    assert config["beta_constraint"]["class_name"] == "NonNeg"
+
+
+def test_freezing_the_whole_model_freezes_its_batch_normalization():
+    model = models.Sequential([layers.Dense(3, input_shape=(2,)), layers.BatchNormalization()])
+    model.trainable = False
+    bn = model.layers[1]
+    before = bn.get_weights()
+    model(_images(8, 2), training=True)
+    for w, w0 in zip(bn.get_weights(), before):
+        np.testing.assert_array_equal(w, w0)
+    assert model.trainable_weights == []

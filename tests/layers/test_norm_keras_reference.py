@@ -106,3 +106,21 @@ def test_batch_normalization_fit_matches_keras(key):
                                    err_msg=model.weights[i].path)
     np.testing.assert_allclose(model.predict(TRAIN[f"{key}_x"], verbose=0),
                                TRAIN[f"{key}_fit_pred"], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".keras"])
+def test_gkeras_round_trip_of_every_layer(tmp_path, suffix):
+    if suffix == ".keras" and not _keras_archives_supported():
+        pytest.skip("gkeras cannot write .keras archives yet (the saving issue)")
+    model = gkeras.models.load_model(os.path.join(FIXTURES, "k3_norm_model.h5"))
+    x = np.load(os.path.join(FIXTURES, "k3_norm_model.npz"))["x"]
+    model(x, training=True)  # moves the moving statistics away from Keras's values
+    path = tmp_path / f"model{suffix}"
+    model.save(path)
+    loaded = gkeras.models.load_model(path)
+    assert [layer.get_config() for layer in loaded.layers] == [
+        layer.get_config() for layer in model.layers]
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6, atol=1e-7)

@@ -420,7 +420,7 @@ HAND_TESTED = {"stop_gradient"}
 NON_DIFFERENTIABLE = {
     "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and",
     "logical_or", "logical_not", "sign", "round", "floor", "ceil", "argmax", "argmin", "isnan",
-    "isfinite", "zeros_like", "ones_like", "zeros", "ones", "one_hot", "convert_to_tensor",
+    "isfinite", "any", "all", "zeros_like", "ones_like", "zeros", "ones", "one_hot", "convert_to_tensor",
     "convert_to_numpy",
 }
 
@@ -604,6 +604,8 @@ def test_comparison_operators_and_non_differentiable_ops():
             "logical_and": (ops.logical_and(ta > 0, b > 0), (a > 0) & (b > 0)),
             "logical_or": (ops.logical_or(ta > 0, b > 0), (a > 0) | (b > 0)),
             "logical_not": (ops.logical_not(ta > 0), ~(a > 0)),
+            "any": (ops.any(ta > 2, axis=0), np.any(a > 2, axis=0)),
+            "all": (ops.all(ta < 4, keepdims=True), np.all(a < 4, keepdims=True)),
             "zeros_like": (ops.zeros_like(ta), np.zeros(4)),
             "ones_like": (ops.ones_like(ta), np.ones(4)),
         }

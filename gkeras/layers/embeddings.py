@@ -33,14 +33,16 @@ class Embedding(Layer):
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, activity_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, input_length=None, sparse=False,
-                 lora_rank=None, **kwargs):
+                 lora_rank=None, lora_alpha=None, quantization_config=None, **kwargs):
         if "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         owner = f"Embedding '{self.name}'"
-        if sparse or lora_rank:
-            raise ValueError(f"{owner}: sparse gradients and LoRA are not supported, received "
-                             f"sparse={sparse!r}, lora_rank={lora_rank!r}.")
+        # Keras 3 configs carry these; only their off values are supported
+        if sparse or lora_rank or quantization_config is not None:
+            raise ValueError(f"{owner}: sparse gradients, LoRA and quantization are not "
+                             f"supported, received sparse={sparse!r}, lora_rank={lora_rank!r}, "
+                             f"quantization_config={quantization_config!r}.")
         self.input_dim = _positive(owner, "input_dim", input_dim)
         self.output_dim = _positive(owner, "output_dim", output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)

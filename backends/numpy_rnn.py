@@ -99,7 +99,8 @@ def activate(xp, name, a):
     elif name == "hard_sigmoid":
         a *= 0.2
         a += 0.5
-        xp.clip(a, 0.0, 1.0, out=a)
+        xp.maximum(a, 0.0, out=a)  # two ufuncs: cheaper than clip's Python wrapper
+        xp.minimum(a, 1.0, out=a)
     elif name == "relu":
         xp.maximum(a, 0.0, out=a)
     elif name == "softsign":

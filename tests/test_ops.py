@@ -420,8 +420,8 @@ HAND_TESTED = {"stop_gradient"}
 NON_DIFFERENTIABLE = {
     "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and",
     "logical_or", "logical_not", "sign", "round", "floor", "ceil", "argmax", "argmin", "isnan",
-    "isfinite", "any", "all", "zeros_like", "ones_like", "zeros", "ones", "one_hot", "convert_to_tensor",
-    "convert_to_numpy",
+    "isfinite", "any", "all", "zeros_like", "ones_like", "zeros", "ones", "one_hot",
+    "convert_to_tensor", "convert_to_numpy",
 }
 
 

@@ -95,7 +95,8 @@ class Bidirectional(Wrapper):
         super().__init__(layer, **kwargs)
         self.forward_layer = self._copy(layer, "forward_")
         if backward_layer is None:
-            self.backward_layer = self._copy(layer, "backward_", go_backwards=not layer.go_backwards)
+            self.backward_layer = self._copy(layer, "backward_",
+                                             go_backwards=not layer.go_backwards)
         else:
             self.backward_layer = backward_layer
         forward, backward = self.forward_layer, self.backward_layer

@@ -5,8 +5,8 @@ with the active backend's array module, and records its backward closure when a
 ``GradientTape`` is open. Use them in custom layers and custom training loops.
 
 ``core`` holds conversion, creation and shape ops, ``math`` elementwise, linear-algebra and
-reduction ops, ``nn`` the activation ops, ``pooling`` max and average pooling, ``recurrent`` the LSTM,
-GRU and SimpleRNN sequence ops; all are re-exported here.
+reduction ops, ``nn`` the activation ops, ``pooling`` max and average pooling, ``recurrent``
+the LSTM, GRU and SimpleRNN sequence ops; all are re-exported here.
 """
 from ..autograd import Tensor
 from .core import *  # noqa: F401,F403

@@ -10,9 +10,9 @@ from .core import _inverse, _nondiff, _shape, _t, _unbroadcast, _xp, cast
 
 
 __all__ = [
-    "abs", "absolute", "add", "all", "any", "argmax", "argmin", "ceil", "clip", "cos", "divide", "equal",
-    "erf", "exp", "expm1", "floor", "greater", "greater_equal", "isfinite", "isnan", "less",
-    "less_equal", "linear", "log", "log1p", "logical_and", "logical_not", "logical_or",
+    "abs", "absolute", "add", "all", "any", "argmax", "argmin", "ceil", "clip", "cos", "divide",
+    "equal", "erf", "exp", "expm1", "floor", "greater", "greater_equal", "isfinite", "isnan",
+    "less", "less_equal", "linear", "log", "log1p", "logical_and", "logical_not", "logical_or",
     "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "multiply", "negative",
     "norm", "not_equal", "power", "prod", "reciprocal", "round", "sign", "sin", "softsign",
     "sqrt", "square", "std", "subtract", "sum", "tanh", "tensordot", "true_divide", "var",

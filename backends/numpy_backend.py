@@ -1,7 +1,7 @@
 """The reference backend: plain NumPy on the CPU."""
 import numpy
 
-from . import numpy_pool, numpy_rnn, rnn_loops
+from . import numpy_conv, numpy_pool, numpy_rnn, rnn_loops
 
 # Python floats, not NumPy float64 scalars, so float32 arrays stay float32
 _TWO_OVER_SQRT_PI = 1.1283791670955126
@@ -60,6 +60,120 @@ class NumpyBackend:
         erfc = xp.exp(-xl * xl) / (xl + frac) * _ONE_OVER_SQRT_PI
         large = xp.sign(x) * (1 - erfc)
         return xp.where(small, series, large).astype(x.dtype, copy=False)
+
+    # --- convolution primitives (see backends/numpy_conv.py for the geometry) -------------
+
+    def im2col(self, x, kernel_size, strides, dilation, padding, channels_last):
+        """Kernel windows of ``x``: (n, oh, ow, kh, kw, c), or (n, c, kh, kw, oh, ow)."""
+        return numpy_conv.im2col(self.xp, x, kernel_size, strides, dilation, padding,
+                                 channels_last)
+
+    def col2im(self, cols, x_shape, kernel_size, strides, dilation, padding, channels_last):
+        """The adjoint of ``im2col``: window entries summed back onto an ``x_shape`` array."""
+        return numpy_conv.col2im(self.xp, cols, x_shape, kernel_size, strides, dilation,
+                                 padding, channels_last)
+
+    # --- convolution compositions: im2col/col2im + GEMMs, inherited by every backend --------
+    # kernel is Keras's (kh, kw, c, f); depthwise kernels are (kh, kw, c, depth_multiplier).
+
+    def conv2d(self, x, kernel, strides, dilation, padding, channels_last):
+        """``(y, cols)``: the convolution (cross-correlation) of ``x`` with ``kernel`` and the
+        im2col windows it used, kept for ``conv2d_backward_kernel``."""
+        kh, kw, c, f = kernel.shape
+        cols = self.im2col(x, (kh, kw), strides, dilation, padding, channels_last)
+        if channels_last:
+            n, oh, ow = cols.shape[:3]
+            y = self.matmul(cols.reshape(n * oh * ow, kh * kw * c),
+                            kernel.reshape(kh * kw * c, f))
+            return y.reshape(n, oh, ow, f), cols
+        n, oh, ow = cols.shape[0], cols.shape[4], cols.shape[5]
+        y = self.matmul(self._kernel_rows(kernel), cols.reshape(n, c * kh * kw, oh * ow))
+        return y.reshape(n, f, oh, ow), cols
+
+    def conv2d_backward_input(self, dy, kernel, x_shape, strides, dilation, padding,
+                              channels_last):
+        """The gradient w.r.t. ``x`` of ``conv2d`` (also the transposed convolution of
+        ``dy``): one GEMM to window gradients, then ``col2im``."""
+        kh, kw, c, f = kernel.shape
+        if channels_last:
+            n, oh, ow = dy.shape[:3]
+            dcols = self.matmul(dy.reshape(n * oh * ow, f), kernel.reshape(kh * kw * c, f).T)
+            dcols = dcols.reshape(n, oh, ow, kh, kw, c)
+        else:
+            n, oh, ow = dy.shape[0], dy.shape[2], dy.shape[3]
+            dcols = self.matmul(self._kernel_rows(kernel).T, dy.reshape(n, f, oh * ow))
+            dcols = dcols.reshape(n, c, kh, kw, oh, ow)
+        return self.col2im(dcols, x_shape, (kh, kw), strides, dilation, padding, channels_last)
+
+    def conv2d_backward_kernel(self, dy, cols, channels_last):
+        """The gradient w.r.t. the (kh, kw, c, f) kernel of ``conv2d``, from its ``cols``."""
+        if channels_last:
+            n, oh, ow, kh, kw, c = cols.shape
+            f = dy.shape[3]
+            dkernel = self.matmul(cols.reshape(n * oh * ow, kh * kw * c).T,
+                                  dy.reshape(n * oh * ow, f))
+            return dkernel.reshape(kh, kw, c, f)
+        n, c, kh, kw, oh, ow = cols.shape
+        f = dy.shape[1]
+        # one GEMM per example, summed: (f, P) @ (P, c*kh*kw)
+        per_example = self.matmul(dy.reshape(n, f, oh * ow),
+                                  cols.reshape(n, c * kh * kw, oh * ow).transpose(0, 2, 1))
+        dkernel = per_example.sum(axis=0).reshape(f, c, kh, kw)
+        return self.xp.ascontiguousarray(dkernel.transpose(2, 3, 1, 0))
+
+    @staticmethod
+    def _kernel_rows(kernel):
+        """(kh, kw, c, f) -> (f, c*kh*kw): one row per filter, in channels_first cols order."""
+        kh, kw, c, f = kernel.shape
+        return kernel.transpose(3, 2, 0, 1).reshape(f, c * kh * kw)
+
+    def depthwise_conv2d(self, x, kernel, strides, dilation, padding, channels_last):
+        """``(y, cols)``: each input channel convolved with its own ``depth_multiplier``
+        filters; output channel ``ci * depth_multiplier + m`` (as TensorFlow)."""
+        kh, kw, c, m = kernel.shape
+        cols = self.im2col(x, (kh, kw), strides, dilation, padding, channels_last)
+        if channels_last:
+            n, oh, ow = cols.shape[:3]
+            y = self.xp.einsum("pkc,kcm->pcm", cols.reshape(n * oh * ow, kh * kw, c),
+                               kernel.reshape(kh * kw, c, m))
+            return y.reshape(n, oh, ow, c * m), cols
+        n, oh, ow = cols.shape[0], cols.shape[4], cols.shape[5]
+        y = self.matmul(self._depthwise_rows(kernel), cols.reshape(n, c, kh * kw, oh * ow))
+        return y.reshape(n, c * m, oh, ow), cols
+
+    def depthwise_conv2d_backward_input(self, dy, kernel, x_shape, strides, dilation, padding,
+                                        channels_last):
+        kh, kw, c, m = kernel.shape
+        if channels_last:
+            n, oh, ow = dy.shape[:3]
+            dcols = self.xp.einsum("pcm,kcm->pkc", dy.reshape(n * oh * ow, c, m),
+                                   kernel.reshape(kh * kw, c, m))
+            dcols = dcols.reshape(n, oh, ow, kh, kw, c)
+        else:
+            n, oh, ow = dy.shape[0], dy.shape[2], dy.shape[3]
+            dcols = self.matmul(self._depthwise_rows(kernel).transpose(0, 2, 1),
+                                dy.reshape(n, c, m, oh * ow))
+            dcols = dcols.reshape(n, c, kh, kw, oh, ow)
+        return self.col2im(dcols, x_shape, (kh, kw), strides, dilation, padding, channels_last)
+
+    def depthwise_conv2d_backward_kernel(self, dy, cols, depth_multiplier, channels_last):
+        m = depth_multiplier
+        if channels_last:
+            n, oh, ow, kh, kw, c = cols.shape
+            dkernel = self.xp.einsum("pkc,pcm->kcm", cols.reshape(n * oh * ow, kh * kw, c),
+                                     dy.reshape(n * oh * ow, c, m))
+            return dkernel.reshape(kh, kw, c, m)
+        n, c, kh, kw, oh, ow = cols.shape
+        per_example = self.matmul(dy.reshape(n, c, m, oh * ow),
+                                  cols.reshape(n, c, kh * kw, oh * ow).transpose(0, 1, 3, 2))
+        dkernel = per_example.sum(axis=0).reshape(c, m, kh, kw)
+        return self.xp.ascontiguousarray(dkernel.transpose(2, 3, 0, 1))
+
+    @staticmethod
+    def _depthwise_rows(kernel):
+        """(kh, kw, c, m) -> (c, m, kh*kw): per channel, one row per output filter."""
+        kh, kw, c, m = kernel.shape
+        return kernel.transpose(2, 3, 0, 1).reshape(c, m, kh * kw)
 
     def synchronize(self):
         """Wait for queued device work; nothing to wait for on the CPU."""

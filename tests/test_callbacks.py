@@ -555,7 +555,6 @@ def test_progbar_logger_evaluate_and_predict(monkeypatch, capsys):
 # ---------------------------------------------------------------- integration with Model.fit
 
 
-@pytest.mark.skipif(not hasattr(gkeras.Model, "fit"), reason="Model.fit not implemented yet")
 def test_callbacks_in_real_fit(tmp_path, capsys):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 3)).astype("float32")

@@ -1,12 +1,11 @@
 """h5py Datasets as fit/evaluate/predict data: read one batch at a time, never whole."""
+import h5py
 import numpy as np
 import pytest
 
-h5py = pytest.importorskip("h5py")
-
-from gkeras.layers import Dense  # noqa: E402
-from gkeras.models import Sequential  # noqa: E402
-from gkeras.optimizers import SGD  # noqa: E402
+from gkeras.layers import Dense
+from gkeras.models import Sequential
+from gkeras.optimizers import SGD
 
 N = 1000  # rows on disk
 BATCH = 64

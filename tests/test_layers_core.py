@@ -325,6 +325,29 @@ def test_dropout_training_scales_kept_values():
     np.testing.assert_array_equal(np.asarray(Dropout(1.0)(x, training=True)), 0 * x)
 
 
+@pytest.mark.parametrize("rate", [0.1, 0.25, 0.6, 0.9])
+@pytest.mark.parametrize("shape, dtype", [((300, 40), "float32"), ((6, 50, 40), "float64"),
+                                          ((12000,), "float32")])
+def test_dropout_values_at_several_rates(rate, shape, dtype):
+    # kept values are x / (1 - rate), not x / rate: the two differ at every rate but 0.5
+    rng = np.random.default_rng(int(rate * 100))
+    x = (rng.uniform(1, 2, shape) * rng.choice([-1, 1], shape)).astype(dtype)  # never 0
+    var = gkeras.Variable(x, dtype=dtype)
+    with gkeras.GradientTape() as tape:
+        y = Dropout(rate, seed=5, dtype=dtype)(var, training=True)
+        total = ops.sum(y)
+    y, grad = y.numpy(), tape.gradient(total, [var])[0].numpy()
+    assert y.dtype == np.dtype(dtype) and y.shape == shape
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], x[kept] / (1 - rate), rtol=1e-6)
+    assert np.all(y[~kept] == 0)
+    # each element is kept with probability 1 - rate: within 5 standard deviations
+    n = kept.size
+    assert abs(kept.mean() - (1 - rate)) < 5 * np.sqrt(rate * (1 - rate) / n)
+    # the gradient is the same mask and scale
+    np.testing.assert_allclose(grad, kept / (1 - rate), rtol=1e-6)
+
+
 def test_dropout_seed_reproducible():
     x = np.ones((20, 20), "float32")
     a = np.asarray(Dropout(0.5, seed=9)(x, training=True))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import rnn_reference
+from conv_reference import np_conv, np_conv_transpose, np_depthwise_conv, np_separable_conv
 from gkeras import GradientTape, Tensor, ops
 
 RNG = np.random.default_rng(20240611)
@@ -264,6 +265,102 @@ def _recurrent_cases(name, gates, **fixed):
     return cases
 
 
+# --- convolutions: every padding x (stride, dilation) x data format, 1-D and 2-D ------------
+
+_FORMATS = ("channels_last", "channels_first")
+# (strides, dilation_rate): plain, strided (also per axis), dilated (also per axis)
+_STRIDE_DILATION_2D = [(1, 1), (2, 1), ((2, 3), 1), (1, 2), (1, (2, 1))]
+_STRIDE_DILATION_1D = [(1, 1), (2, 1), (3, 1), (1, 2)]
+
+
+def _image(channels, spatial, data_format):
+    """A random (2, *spatial, channels) or (2, channels, *spatial) input."""
+    shape = (2, *spatial, channels) if data_format == "channels_last" else \
+        (2, channels, *spatial)
+    return normal(*shape)
+
+
+def _conv_cases():
+    cases = []
+    geometries = [(2, (5, 6), (3, 2), _STRIDE_DILATION_2D, ("valid", "same")),
+                  (1, (7,), (3,), _STRIDE_DILATION_1D, ("valid", "same", "causal"))]
+    for rank, spatial, ksize, pairs, paddings in geometries:
+        for padding in paddings:
+            for strides, dilation in pairs:
+                for fmt in _FORMATS:
+                    kw = dict(strides=strides, padding=padding, data_format=fmt,
+                              dilation_rate=dilation)
+                    cases.append(Case(lambda x, k, kw=kw: ops.conv(x, k, **kw),
+                                      [_image(2, spatial, fmt), normal(*ksize, 2, 3)],
+                                      lambda x, k, kw=kw: np_conv(x, k, **kw),
+                                      label=f"{rank}-D {kw}"))
+    return cases
+
+
+def _depthwise_cases():
+    cases = []
+    geometries = [(2, (5, 6), (3, 2), [(1, 1), ((2, 1), 1), (1, 2)], ("valid", "same")),
+                  (1, (7,), (3,), [(1, 1), (2, 1), (1, 2)], ("valid", "same", "causal"))]
+    for rank, spatial, ksize, pairs, paddings in geometries:
+        for padding in paddings:
+            for strides, dilation in pairs:
+                for fmt in _FORMATS:
+                    kw = dict(strides=strides, padding=padding, data_format=fmt,
+                              dilation_rate=dilation)
+                    cases.append(Case(lambda x, k, kw=kw: ops.depthwise_conv(x, k, **kw),
+                                      [_image(3, spatial, fmt), normal(*ksize, 3, 2)],
+                                      lambda x, k, kw=kw: np_depthwise_conv(x, k, **kw),
+                                      label=f"{rank}-D {kw}"))
+    cases.append(Case(lambda x, k: ops.depthwise_conv(x, k, padding="same"),
+                      [normal(2, 4, 5, 3), normal(2, 3, 3, 1)],
+                      lambda x, k: np_depthwise_conv(x, k, padding="same"),
+                      label="depth_multiplier 1"))
+    return cases
+
+
+def _separable_cases():
+    cases = []
+    for fmt in _FORMATS:
+        for kw in (dict(strides=2, padding="same"), dict(padding="valid", dilation_rate=2),
+                   dict(strides=(1, 2), padding="valid")):
+            kw = dict(kw, data_format=fmt)
+            cases.append(Case(lambda x, d, p, kw=kw: ops.separable_conv(x, d, p, **kw),
+                              [_image(2, (5, 6), fmt), normal(3, 2, 2, 2), normal(1, 1, 4, 3)],
+                              lambda x, d, p, kw=kw: np_separable_conv(x, d, p, **kw),
+                              label=f"2-D {kw}"))
+        for padding in ("same", "causal"):
+            kw = dict(padding=padding, data_format=fmt)
+            cases.append(Case(lambda x, d, p, kw=kw: ops.separable_conv(x, d, p, **kw),
+                              [_image(2, (6,), fmt), normal(3, 2, 2), normal(1, 4, 3)],
+                              lambda x, d, p, kw=kw: np_separable_conv(x, d, p, **kw),
+                              label=f"1-D {kw}"))
+    return cases
+
+
+# (kernel size, strides, dilation_rate, output_padding)
+_TRANSPOSE_2D = [((3, 2), 1, 1, None), ((3, 2), 2, 1, None), ((3, 2), (2, 3), 1, (1, 2)),
+                 ((3, 3), 2, 1, 1), ((3, 2), 1, (2, 1), None), ((2, 2), 3, 1, None),
+                 ((4, 2), 2, 1, (0, 1))]
+_TRANSPOSE_1D = [((3,), 1, 1, None), ((3,), 2, 1, None), ((3,), 2, 1, 1), ((3,), 1, 2, None),
+                 ((2,), 3, 1, 2)]
+
+
+def _transpose_cases():
+    cases = []
+    for rank, spatial, table in ((2, (3, 4), _TRANSPOSE_2D), (1, (4,), _TRANSPOSE_1D)):
+        for ksize, strides, dilation, output_padding in table:
+            for padding in ("valid", "same"):
+                for fmt in _FORMATS:
+                    kw = dict(padding=padding, output_padding=output_padding, data_format=fmt,
+                              dilation_rate=dilation)
+                    cases.append(Case(
+                        lambda x, k, s=strides, kw=kw: ops.conv_transpose(x, k, s, **kw),
+                        [_image(2, spatial, fmt), normal(*ksize, 3, 2)],
+                        lambda x, k, s=strides, kw=kw: np_conv_transpose(x, k, s, **kw),
+                        label=f"{rank}-D kernel {ksize} strides={strides} {kw}"))
+    return cases
+
+
 TABLE = {
     "add": _binary_cases(ops.add, np.add),
     "subtract": _binary_cases(ops.subtract, np.subtract),
@@ -402,6 +499,10 @@ TABLE = {
                   lambda x: np.take(x, np.array([5, 1, 5])), label="flattened"),
              Case(lambda x: ops.take(x, 2, axis=0), [normal(3, 2)],
                   lambda x: np.take(x, 2, axis=0), label="scalar index")],
+    "conv": _conv_cases(),
+    "depthwise_conv": _depthwise_cases(),
+    "separable_conv": _separable_cases(),
+    "conv_transpose": _transpose_cases(),
     # through float32 and back: linear, so a larger step keeps the float32 rounding small
     "cast": [Case(lambda x: ops.cast(ops.cast(x, "float32"), "float64"), [normal(2, 3)],
                   lambda x: x.astype("float32").astype("float64"), eps=1e-2, rtol=1e-4,

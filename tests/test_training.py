@@ -1,6 +1,5 @@
 """compile / fit / evaluate / predict: values checked against NumPy and hand-derived numbers."""
 import csv
-import gzip
 import os
 
 import numpy as np
@@ -12,8 +11,6 @@ from gkeras.layers import Concatenate, Dense, Input
 from gkeras.models import Model, Sequential
 from gkeras.optimizers import SGD
 from gkeras.utils import to_categorical
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def linear_model(n_in=3, n_out=1, lr=0.0, loss="mse", metrics=None, seed=0, **compile_kw):
@@ -493,18 +490,3 @@ def test_mlp_learns_separable_task():
     model.fit(x[:300], y[:300], batch_size=16, epochs=30, verbose=0)
     assert model.evaluate(x[300:], y[300:], verbose=0)[1] > 0.95
 
-
-def test_digits_demo_data_reaches_95_percent():
-    np.random.seed(0)
-    with gzip.open(os.path.join(ROOT, "examples", "data", "digits.csv.gz"), "rt") as f:
-        table = np.loadtxt(f, delimiter=",")
-    x, labels = table[:, :-1].astype("float32") / 16.0, table[:, -1].astype("int64")
-    order = np.random.default_rng(0).permutation(len(x))
-    x, labels = x[order], labels[order]
-    model = Sequential([Dense(128, activation="relu", input_shape=(64,)),
-                        Dense(10, activation="softmax")])
-    model.compile(optimizers.Adam(learning_rate=0.003), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    model.fit(x[:1400], labels[:1400], batch_size=32, epochs=15, verbose=0)
-    _, accuracy = model.evaluate(x[1400:], labels[1400:], verbose=0)  # 397 held-out digits
-    assert accuracy > 0.95

@@ -2,7 +2,12 @@
 from .base import InputSpec, KerasTensor, Layer, get_layer_class
 from .core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Masking, Permute,
                    RepeatVector, Reshape)
-from . import merge
+from . import convolutional, merge
+from .convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Convolution1D,
+                            Convolution1DTranspose, Convolution2D, Convolution2DTranspose,
+                            Deconv2D, Deconvolution2D, DepthwiseConv1D, DepthwiseConv2D,
+                            SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
+                            SeparableConvolution2D)
 from .merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add,
                     average, concatenate, dot, maximum, minimum, multiply, subtract)
 from . import pooling, reshaping

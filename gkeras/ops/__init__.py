@@ -5,12 +5,15 @@ with the active backend's array module, and records its backward closure when a
 ``GradientTape`` is open. Use them in custom layers and custom training loops.
 
 ``core`` holds conversion, creation and shape ops, ``math`` elementwise, linear-algebra and
-reduction ops, ``nn`` the activation ops, ``pooling`` max and average pooling, ``recurrent``
-the LSTM, GRU and SimpleRNN sequence ops; all are re-exported here.
+reduction ops, ``nn`` the activation ops, ``convolution`` the convolution ops, ``pooling``
+max and average pooling, ``recurrent`` the LSTM, GRU and SimpleRNN sequence ops; all are
+re-exported here.
 """
 from ..autograd import Tensor
 from .core import *  # noqa: F401,F403
 from .core import __all__ as _core_names
+from .convolution import *  # noqa: F401,F403
+from .convolution import __all__ as _convolution_names
 from .math import *  # noqa: F401,F403
 from .math import __all__ as _math_names
 from .nn import *  # noqa: F401,F403
@@ -23,7 +26,8 @@ from .core import getitem, reshape, transpose, cast
 from .math import (abs, add, divide, equal, greater, greater_equal, less, less_equal, matmul,
                    multiply, negative, not_equal, power, subtract)
 
-__all__ = _core_names + _math_names + _nn_names + _pooling_names + _recurrent_names
+__all__ = (_core_names + _math_names + _nn_names + _convolution_names + _pooling_names +
+           _recurrent_names)
 
 # --- operators on Tensor -------------------------------------------------------------------
 

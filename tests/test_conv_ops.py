@@ -1,0 +1,85 @@
+"""The convolution ops beyond their finite-difference cases (tests/test_ops.py): identities
+between them, dtypes, the configured data format, non-contiguous inputs and errors."""
+import numpy as np
+import pytest
+
+import gkeras
+from conv_reference import np_conv
+from gkeras import ops
+
+RNG = np.random.default_rng(5)
+
+
+@pytest.mark.parametrize("padding,strides,output_padding", [
+    ("valid", 1, None), ("same", 1, None), ("valid", 2, None), ("same", 2, None),
+    ("same", 3, None), ("valid", 2, 1), ("same", 2, 1)])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_conv_transpose_is_the_adjoint_of_conv(padding, strides, output_padding, data_format):
+    """<conv(z, k), x> == <z, conv_transpose(x, k)>, and conv maps the transposed output's
+    shape back onto x's: that is what a transposed convolution is."""
+    kernel = RNG.standard_normal((3, 3, 2, 4))       # conv: 2 -> 4 channels
+    x_last = RNG.standard_normal((2, 4, 5, 4))
+    x = x_last if data_format == "channels_last" else np.moveaxis(x_last, -1, 1)
+    y = ops.conv_transpose(x, kernel, strides, padding, output_padding, data_format).numpy()
+    z = RNG.standard_normal(y.shape)
+    back = ops.conv(z, kernel, strides, padding, data_format).numpy()
+    assert back.shape == x.shape
+    assert np.sum(back * x) == pytest.approx(np.sum(z * y), rel=1e-10)
+
+
+def test_1d_convolution_is_a_2d_one_of_height_1():
+    x = RNG.standard_normal((2, 9, 3))
+    kernel = RNG.standard_normal((4, 3, 2))
+    one_d = ops.conv(x, kernel, 2, "same").numpy()
+    two_d = ops.conv(x[:, None], kernel[None], (1, 2), "same").numpy()
+    np.testing.assert_allclose(one_d, two_d[:, 0], rtol=1e-12)
+
+
+def test_float32_stays_float32_and_non_contiguous_inputs_work():
+    x = np.moveaxis(RNG.standard_normal((2, 3, 6, 7)), 1, -1).astype("float32")  # a view
+    kernel = RNG.standard_normal((2, 3, 3, 4)).astype("float32")
+    assert not x.flags.c_contiguous
+    y = ops.conv(x, kernel, padding="same")
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.numpy(), np_conv(x.astype("float64"),
+                                                  kernel.astype("float64"), padding="same"),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_data_format_none_follows_the_configuration():
+    x = RNG.standard_normal((1, 2, 5, 5))
+    kernel = RNG.standard_normal((3, 3, 2, 1))
+    gkeras.config.set_image_data_format("channels_first")
+    np.testing.assert_allclose(ops.conv(x, kernel).numpy(),
+                               np_conv(x, kernel, data_format="channels_first"), rtol=1e-12)
+
+
+def test_errors_name_the_op_the_expected_and_the_received():
+    x = np.zeros((1, 5, 5, 2))
+    with pytest.raises(ValueError, match=r"conv: expected inputs of rank 3 \(1-D convolution\) "
+                                         r"or 4 \(2-D\), received inputs of shape \(5, 2\)"):
+        ops.conv(np.zeros((5, 2)), np.zeros((3, 2, 1)))
+    with pytest.raises(ValueError, match=r"conv: expected a kernel of rank 4 .* received a "
+                                         r"kernel of shape \(3, 2, 1\)"):
+        ops.conv(x, np.zeros((3, 2, 1)))
+    with pytest.raises(ValueError, match=r"conv: the inputs have 2 channels, but the kernel of "
+                                         r"shape \(3, 3, 3, 1\) expects 3"):
+        ops.conv(x, np.zeros((3, 3, 3, 1)))
+    with pytest.raises(ValueError, match=r"depthwise_conv: strides > 1 are not supported "
+                                         r"together with dilation_rate > 1"):
+        ops.depthwise_conv(x, np.zeros((3, 3, 2, 1)), strides=2, dilation_rate=2)
+    with pytest.raises(ValueError, match=r"padding='causal' is for 1-D convolutions only"):
+        ops.conv(x, np.zeros((3, 3, 2, 1)), padding="causal")
+    with pytest.raises(ValueError, match=r"conv_transpose: `padding` must be one of 'valid', "
+                                         r"'same', received padding='causal'"):
+        ops.conv_transpose(np.zeros((1, 5, 2)), np.zeros((3, 1, 2)), 1, "causal")
+    with pytest.raises(ValueError, match=r"conv: the kernel \(size 6, dilation 1\) is larger "
+                                         r"than the padded input along spatial axis 0: the "
+                                         r"input has 5 \(\+0 padding\) positions"):
+        ops.conv(x, np.zeros((6, 3, 2, 1)))
+    with pytest.raises(ValueError, match=r"conv_transpose: each output_padding must be "
+                                         r"smaller than its stride"):
+        ops.conv_transpose(x, np.zeros((3, 3, 1, 2)), 2, output_padding=2)
+    with pytest.raises(ValueError, match=r"`strides` must be a positive integer or a tuple of "
+                                         r"2 positive integers, received strides=\(1, 0\)"):
+        ops.conv(x, np.zeros((3, 3, 2, 1)), strides=(1, 0))

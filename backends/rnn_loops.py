@@ -22,13 +22,14 @@ def _projection(xp, x, kernel, bias):
     return xw.reshape(t, b, -1)
 
 
-def _projection_backward(xp, x, kernel, dxw, use_bias):
-    """Gradients of ``x @ kernel + bias`` for all steps at once: one GEMM each."""
+def _projection_backward(xp, x, kernel, dxw, use_bias, input_gradient):
+    """Gradients of ``x @ kernel + bias`` for all steps at once: one GEMM each (none for
+    ``x`` unless ``input_gradient``)."""
     t, b, d = x.shape
     d2 = dxw.reshape(t * b, -1)
     dkernel = xp.matmul(x.reshape(t * b, d).T, d2)
     dbias = d2.sum(axis=0) if use_bias else None
-    dx = xp.matmul(d2, kernel.T).reshape(t, b, d)
+    dx = xp.matmul(d2, kernel.T).reshape(t, b, d) if input_gradient else None
     return dx, dkernel, dbias
 
 
@@ -102,7 +103,8 @@ def lstm_forward(backend, x, kernel, recurrent_kernel, bias, h0, c0, mask, recur
 
 
 def lstm_backward(backend, dy, dh_last, dc_last, x, kernel, recurrent_kernel, use_bias, h, c,
-                  saved, mask, recurrent_dropout, activation, recurrent_activation):
+                  saved, mask, recurrent_dropout, activation, recurrent_activation,
+                  input_gradient=True):
     """``(dx, dkernel, drecurrent_kernel, dbias, dh0, dc0)``."""
     xp = backend.xp
     gates, act_c, fed = saved
@@ -120,7 +122,7 @@ def lstm_backward(backend, dy, dh_last, dc_last, x, kernel, recurrent_kernel, us
         xp.matmul(dz[t], recurrent_t, out=dh.next)
         dh.step(t, recurrent_dropout, carry)
         dc, dc_prev = dc_prev, dc
-    dx, dkernel, dbias = _projection_backward(xp, x, kernel, dz, use_bias)
+    dx, dkernel, dbias = _projection_backward(xp, x, kernel, dz, use_bias, input_gradient)
     u4 = dz.shape[-1]
     drecurrent = xp.matmul(fed[:steps].reshape(-1, shape[-1]).T, dz.reshape(-1, u4))
     return dx, dkernel, drecurrent, dbias, dh.current, dc
@@ -162,7 +164,8 @@ def gru_forward(backend, x, kernel, recurrent_kernel, input_bias, recurrent_bias
 
 
 def gru_backward(backend, dy, dh_last, x, kernel, recurrent_kernel, use_bias, h, saved, mask,
-                 recurrent_dropout, activation, recurrent_activation, reset_after):
+                 recurrent_dropout, activation, recurrent_activation, reset_after,
+                 input_gradient=True):
     """``(dx, dkernel, drecurrent_kernel, dinput_bias, drecurrent_bias, dh0)``;
     ``drecurrent_bias`` is None unless ``reset_after``."""
     xp = backend.xp
@@ -201,7 +204,7 @@ def gru_backward(backend, dy, dh_last, x, kernel, recurrent_kernel, use_bias, h,
             [xp.matmul(fed[:steps].reshape(-1, units).T, flat[:, :2 * units]),
              xp.matmul(rh.reshape(-1, units).T, flat[:, 2 * units:])], axis=1)
         drecurrent_bias = None
-    dx, dkernel, dbias = _projection_backward(xp, x, kernel, dxw, use_bias)
+    dx, dkernel, dbias = _projection_backward(xp, x, kernel, dxw, use_bias, input_gradient)
     return dx, dkernel, drecurrent, dbias, drecurrent_bias, dh.current
 
 
@@ -224,7 +227,7 @@ def simple_rnn_forward(backend, x, kernel, recurrent_kernel, bias, h0, mask, rec
 
 
 def simple_rnn_backward(backend, dy, dh_last, x, kernel, recurrent_kernel, use_bias, h, saved,
-                        mask, recurrent_dropout, activation):
+                        mask, recurrent_dropout, activation, input_gradient=True):
     """``(dx, dkernel, drecurrent_kernel, dbias, dh0)``."""
     xp = backend.xp
     fed = saved
@@ -239,6 +242,6 @@ def simple_rnn_backward(backend, dy, dh_last, x, kernel, recurrent_kernel, use_b
                                          activation)
         xp.matmul(dz[t], recurrent_t, out=dh.next)
         dh.step(t, recurrent_dropout, carry)
-    dx, dkernel, dbias = _projection_backward(xp, x, kernel, dz, use_bias)
+    dx, dkernel, dbias = _projection_backward(xp, x, kernel, dz, use_bias, input_gradient)
     drecurrent = xp.matmul(fed[:steps].reshape(-1, shape[-1]).T, dz.reshape(-1, shape[-1]))
     return dx, dkernel, drecurrent, dbias, dh.current

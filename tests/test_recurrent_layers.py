@@ -358,3 +358,25 @@ def test_input_errors():
         layers.GRU(2)(np.zeros((2, 3, 4), "float32"), initial_state=[np.zeros((2, 5))])
     with pytest.raises(ValueError, match="expected 2 initial state"):
         layers.LSTM(2)(np.zeros((2, 3, 4), "float32"), initial_state=[np.zeros((2, 2))])
+
+
+def test_no_input_gradient_is_computed_for_an_input_that_needs_none(monkeypatch):
+    from gkeras import GradientTape, backends, ops
+    backend = backends.current()
+    seen = []
+    original = type(backend).lstm_backward
+    monkeypatch.setattr(type(backend), "lstm_backward",
+                        lambda self, *a: seen.append(original(self, *a)) or seen[-1])
+    x, kernel, recurrent = Tensor(seq(2, 4, 3)), Tensor(seq(3, 8)), Tensor(seq(2, 8))
+    with GradientTape() as tape:
+        tape.watch([kernel, recurrent])
+        out = ops.lstm(x, kernel, recurrent)[0]
+    grads = tape.gradient(out, [kernel, recurrent])
+    assert seen[-1][0] is None and all(g is not None for g in grads)
+    with GradientTape() as tape:
+        tape.watch([x, kernel, recurrent])
+        out = ops.lstm(x, kernel, recurrent)[0]
+    again = tape.gradient(out, [kernel, recurrent])
+    assert seen[-1][0].shape == (4, 2, 3)  # time-major inside the backend
+    for a, b in zip(grads, again):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)

@@ -113,6 +113,8 @@ class _Sequence:
         return None, finals[0] + g[0], finals[1:]
 
     def input_gradient(self, dx):
+        if dx is None:
+            return None
         dx = dx[::-1] if self.go_backwards else dx
         return dx if self.time_major else _backend().xp.swapaxes(dx, 0, 1)
 
@@ -141,7 +143,7 @@ def lstm(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=N
                                                        zero_output_for_mask, 2)
         dx, dk, dr, db, dh0, dc0 = backend.lstm_backward(
             dy, dh_last, dc_last, seq.xt, seq.kernel.value, seq.recurrent.value, b is not None,
-            h, c, saved, seq.mask, seq.dropout, act, ract)
+            h, c, saved, seq.mask, seq.dropout, act, ract, seq.x.requires_grad)
         return (seq.input_gradient(dx), dk, dr) + (() if b is None else (db,)) + \
             seq.state_gradients((dh0, dc0))
     packed = result(seq.pack(h, (h[-1], c[-1]), return_sequences, zero_output_for_mask),
@@ -177,7 +179,7 @@ def gru(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, mask=No
         dy, dh_last, _ = seq.output_gradients(g, return_sequences, zero_output_for_mask, 1)
         dx, dk, dr, db, drb, dh0 = backend.gru_backward(
             dy, dh_last, seq.xt, seq.kernel.value, seq.recurrent.value, b is not None, h, saved,
-            seq.mask, seq.dropout, act, ract, reset_after)
+            seq.mask, seq.dropout, act, ract, reset_after, seq.x.requires_grad)
         if b is not None and reset_after:
             db = backend.xp.stack([db, drb])
         return (seq.input_gradient(dx), dk, dr) + (() if b is None else (db,)) + \
@@ -205,7 +207,7 @@ def simple_rnn(inputs, kernel, recurrent_kernel, bias=None, initial_state=None, 
         dy, dh_last, _ = seq.output_gradients(g, return_sequences, zero_output_for_mask, 1)
         dx, dk, dr, db, dh0 = backend.simple_rnn_backward(
             dy, dh_last, seq.xt, seq.kernel.value, seq.recurrent.value, b is not None, h, saved,
-            seq.mask, seq.dropout, act)
+            seq.mask, seq.dropout, act, seq.x.requires_grad)
         return (seq.input_gradient(dx), dk, dr) + (() if b is None else (db,)) + \
             seq.state_gradients((dh0,))
     packed = result(seq.pack(h, (h[-1],), return_sequences, zero_output_for_mask),

@@ -396,7 +396,9 @@ def test_recurrent_signatures():
     # (samples, timesteps, input_dim) -> (samples, output_dim)
     for layer in (rnn, gru, lstm):
         assert layer(gkeras.layers.Input((10, 64))).shape == (None, units)
-    gkeras.layers.recurrent.Recurrent(units, return_sequences=False, go_backwards=False, stateful=False)
+    # "这是循环层的抽象类 ... 无法实例化任何对象": the abstract class refuses to be made
+    with pytest.raises(TypeError, match="abstract base .* use SimpleRNN, GRU or LSTM"):
+        gkeras.layers.recurrent.Recurrent(return_sequences=False, go_backwards=False, stateful=False)
     # the guide's defaults (Keras 2): hard_sigmoid, GRU reset_after=False
     assert lstm.get_config()["recurrent_activation"] == "hard_sigmoid"
     assert gru.get_config()["reset_after"] is False

@@ -380,3 +380,56 @@ def test_no_input_gradient_is_computed_for_an_input_that_needs_none(monkeypatch)
     assert seen[-1][0].shape == (4, 2, 3)  # time-major inside the backend
     for a, b in zip(grads, again):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
+
+
+class _FromStates(layers.Layer):
+    """Runs a stateful layer from the same carried states at every call (for finite
+    differences, which call the layer many times)."""
+
+    def __init__(self, inner, states, **kwargs):
+        super().__init__(dtype="float64", **kwargs)
+        self.inner, self.carried = inner, states
+
+    def call(self, inputs):
+        self.inner.reset_states(self.carried)
+        return self.inner(inputs)
+
+
+@pytest.mark.parametrize("kind,extra", KINDS, ids=KIND_IDS)
+def test_stateful_carry_gradients(kind, extra):
+    layer = rnn(kind, **extra, stateful=True, return_sequences=True)
+    x = seq(2, 4, 3)
+    layer(x)  # the states this batch leaves are the next batch's initial states
+    carried = [np.asarray(s) for s in layer.states]
+    wrapped = _FromStates(layer, carried)
+    out = wrapped(x)
+    np.testing.assert_allclose(out.numpy(), reference(layer, x, initial_state=carried)[0],
+                               rtol=1e-10)
+    check_gradients(wrapped, x)
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", None])
+def test_bidirectional_return_state_and_mask_gradients(merge_mode):
+    ids = np.array([[3, 0, 2, 5], [4, 1, 1, 0]])
+    inp = gkeras.Input((4,))
+    emb = layers.Embedding(6, 2, mask_zero=True, dtype="float64")(inp)
+    outs = layers.Bidirectional(rnn("LSTM", return_sequences=True, return_state=True),
+                                merge_mode=merge_mode)(emb)
+    model = gkeras.Model(inp, outs)
+    assert len(model(ids)) == (6 if merge_mode is None else 5)
+    check_gradients(model, ids)
+
+
+def test_bidirectional_initial_weights_and_states():
+    layer = layers.Bidirectional(layers.SimpleRNN(2, dtype="float64"),
+                                 weights=[np.full((3, 2), 0.1), np.eye(2), np.zeros(2),
+                                          np.full((3, 2), -0.1), np.eye(2), np.ones(2)])
+    x = seq(2, 4, 3)
+    states = [seq(2, 2), seq(2, 2)]
+    out = layer(x, initial_state=[Tensor(s) for s in states])
+    forward = rnn_reference.simple_rnn(x, np.full((3, 2), 0.1), np.eye(2), np.zeros(2),
+                                       initial_state=[states[0]])[0]
+    backward = rnn_reference.simple_rnn(x, np.full((3, 2), -0.1), np.eye(2), np.ones(2),
+                                        initial_state=[states[1]], go_backwards=True)[0]
+    np.testing.assert_allclose(out.numpy(), np.concatenate([forward, backward], -1),
+                               rtol=1e-12)

@@ -43,7 +43,7 @@ class Recurrent(Layer):
     _gates = 1
     _state_names = ("h",)
 
-    def __init__(self, units, activation="tanh", recurrent_activation=None, use_bias=True,
+    def __init__(self, units=None, activation="tanh", recurrent_activation=None, use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
@@ -52,6 +52,9 @@ class Recurrent(Layer):
                  go_backwards=False, stateful=False, unroll=False, time_major=False, seed=None,
                  zero_output_for_mask=False, input_dim=None, input_length=None,
                  implementation=None, use_cudnn=None, **kwargs):
+        if type(self) is Recurrent:
+            raise TypeError("Recurrent is the abstract base of the recurrent layers (as in the "
+                            "guide): use SimpleRNN, GRU or LSTM.")
         # the guide's legacy input_dim/input_length describe (timesteps, features)
         if (input_dim is not None or input_length is not None) and \
                 "input_shape" not in kwargs and "batch_input_shape" not in kwargs:

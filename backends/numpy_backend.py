@@ -1,7 +1,7 @@
 """The reference backend: plain NumPy on the CPU."""
 import numpy
 
-from . import numpy_conv, numpy_pool, numpy_rnn, rnn_loops
+from . import blas_threads, numpy_conv, numpy_pool, numpy_rnn, rnn_loops
 
 # Python floats, not NumPy float64 scalars, so float32 arrays stay float32
 _TWO_OVER_SQRT_PI = 1.1283791670955126
@@ -228,20 +228,26 @@ class NumpyBackend:
         numpy_rnn.simple_rnn_step_backward(self.xp, *args)
 
     # --- recurrent layers: whole sequences (time loops over the step primitives and GEMMs) --
+    def _time_loop(self, loop, *args):
+        if self.xp is not numpy:
+            return loop(self, *args)
+        with blas_threads.single_threaded():  # small per-step products: see blas_threads
+            return loop(self, *args)
+
     def lstm_forward(self, *args):
-        return rnn_loops.lstm_forward(self, *args)
+        return self._time_loop(rnn_loops.lstm_forward, *args)
 
     def lstm_backward(self, *args):
-        return rnn_loops.lstm_backward(self, *args)
+        return self._time_loop(rnn_loops.lstm_backward, *args)
 
     def gru_forward(self, *args):
-        return rnn_loops.gru_forward(self, *args)
+        return self._time_loop(rnn_loops.gru_forward, *args)
 
     def gru_backward(self, *args):
-        return rnn_loops.gru_backward(self, *args)
+        return self._time_loop(rnn_loops.gru_backward, *args)
 
     def simple_rnn_forward(self, *args):
-        return rnn_loops.simple_rnn_forward(self, *args)
+        return self._time_loop(rnn_loops.simple_rnn_forward, *args)
 
     def simple_rnn_backward(self, *args):
-        return rnn_loops.simple_rnn_backward(self, *args)
+        return self._time_loop(rnn_loops.simple_rnn_backward, *args)

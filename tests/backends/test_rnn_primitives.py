@@ -175,3 +175,19 @@ def test_unknown_activation_is_refused():
     with pytest.raises(ValueError, match="unsupported recurrent activation 'gelu'"):
         NumpyBackend().simple_rnn_step_forward(normal(B, U), normal(B, U), normal(B, U), None,
                                                np.empty((B, U)), "gelu")
+
+
+def test_time_loops_run_blas_single_threaded_and_restore_it():
+    from gkeras.backends import blas_threads
+    controls = blas_threads._find_controls()
+    if not controls:
+        pytest.skip("NumPy's BLAS here is not an OpenBLAS this process can reach")
+    get, set_ = controls
+    before = get()
+    set_(2)
+    try:
+        with blas_threads.single_threaded():
+            assert get() == 1
+        assert get() == 2
+    finally:
+        set_(before)

@@ -433,3 +433,15 @@ def test_bidirectional_initial_weights_and_states():
                                         initial_state=[states[1]], go_backwards=True)[0]
     np.testing.assert_allclose(out.numpy(), np.concatenate([forward, backward], -1),
                                rtol=1e-12)
+
+
+def test_model_reset_states_resets_every_stateful_layer():
+    model = gkeras.Sequential([
+        layers.LSTM(3, stateful=True, return_sequences=True, batch_input_shape=(2, 4, 3)),
+        layers.Bidirectional(layers.GRU(2, stateful=True)), layers.Dense(1)])
+    x = seq(2, 4, 3, dtype="float32")
+    first = model.predict(x, batch_size=2, verbose=0)
+    assert not np.allclose(model.predict(x, batch_size=2, verbose=0), first)
+    model.reset_states()
+    assert model.layers[0].states is None and model.layers[1].forward_layer.states is None
+    np.testing.assert_allclose(model.predict(x, batch_size=2, verbose=0), first, rtol=1e-6)

@@ -345,6 +345,8 @@ def test_summary_and_parameter_counts():
      "activation='gelu' is not supported by the fused recurrent step"),
     (lambda: layers.GRU(0), ValueError, "units"),
     (lambda: layers.SimpleRNN(2, dropout=1.5), ValueError, "dropout"),
+    (lambda: layers.SimpleRNN(2, recurrent_activation="sigmoid"), TypeError, "no gates"),
+    (lambda: layers.GRU(2, unit_forget_bias=True), TypeError, "unit_forget_bias"),
 ])
 def test_argument_errors(make, error, message):
     with pytest.raises(error, match=message):

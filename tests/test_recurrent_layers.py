@@ -147,6 +147,11 @@ def test_embedding_shapes_config_and_defaults():
     assert cfg["embeddings_initializer"]["class_name"] == "RandomUniform"
     clone = layers.Embedding.from_config(cfg)
     assert clone.get_config() == cfg
+    pretrained = np.arange(12.0).reshape(4, 3)
+    frozen = layers.Embedding(4, 3, weights=[pretrained], trainable=False)
+    np.testing.assert_array_equal(frozen(np.array([[3, 0]])).numpy(), pretrained[[[3, 0]]])
+    with pytest.raises(ValueError, match=r"shape \(4, 3\).*\(2, 2\)"):
+        layers.Embedding(4, 3, weights=[np.zeros((2, 2))])(np.array([[1]]))
     model = gkeras.Sequential([layers.Embedding(30, 4)])  # as the guide's Keras: (None, None)
     assert model.output_shape == (None, None, 4)
     with pytest.raises(ValueError, match="output_dim"):

@@ -63,7 +63,9 @@ or ``h_prev`` itself); ``U_zr = U[:, :2u]``, ``U_h = U[:, 2u:]``. Per step the c
     ``rh (B, u) = r*hd``. Then the caller runs ``rhu = rh @ U_h`` (``(B, u)``), then
 ``gru_output_forward(xw, rhu, h_prev, mask, gates, h, activation)``
     ``hh = act(xw_h + rhu)``; writes ``gates[:, 2u:] = hh`` and
-    ``h = z*h_prev + (1 - z)*hh`` (``h_prev`` on masked rows). ``gates`` is ``(B, 3u)``.
+    ``h = z*h_prev + (1 - z)*hh`` (``h_prev`` on masked rows). ``gates`` is ``(B, 3u)`` and may
+    alias ``xw`` in both calls (the loops pass the same array: each block is read before it is
+    written).
 Backward, per step:
 ``gru_output_backward(dh, gates, h_prev, mask, dxw, dh_carry, activation)``
     Writes ``dxw[:, 2u:]`` = gradient w.r.t. ``xw_h`` (equal to that w.r.t. ``rhu``),

@@ -452,3 +452,16 @@ def test_model_reset_states_resets_every_stateful_layer():
     model.reset_states()
     assert model.layers[0].states is None and model.layers[1].forward_layer.states is None
     np.testing.assert_allclose(model.predict(x, batch_size=2, verbose=0), first, rtol=1e-6)
+
+
+def test_initial_state_from_another_layer_survives_saving(tmp_path):
+    x = gkeras.Input((5, 3))
+    sequence, h, c = layers.LSTM(4, return_sequences=True, return_state=True)(x)
+    out = layers.GRU(4, reset_after=True)(sequence, initial_state=[h])
+    model = gkeras.Model(x, [out, c])
+    data = seq(2, 5, 3, dtype="float32")
+    expected = model.predict(data, verbose=0)
+    model.save(tmp_path / "states.h5")
+    for got, want in zip(gkeras.models.load_model(tmp_path / "states.h5").predict(
+            data, verbose=0), expected):
+        np.testing.assert_array_equal(got, want)

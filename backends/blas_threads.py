@@ -3,8 +3,10 @@
 The recurrent time loops multiply small matrices (``(batch, units) @ (units, k*units)``) once
 per step. OpenBLAS splits such products over its threads and has them spin-wait between
 calls: on an idle machine that buys little, and when other processes hold the cores each
-step waits for a descheduled thread (measured 5-10x slower training). The loops therefore
-run single-threaded; large products outside them keep every thread.
+step waits for a descheduled thread (measured 5-10x slower training). The NumPy backend
+therefore runs each recurrent forward/backward pass single-threaded, its one-off input
+projection and weight-gradient products included: measured on the loaded 2-core machine,
+threading those alone still tripled the time of a training step.
 """
 import contextlib
 import ctypes

@@ -29,7 +29,7 @@ def _run(step, x, states, mask, go_backwards, return_sequences, zero_output_for_
         if zero_output_for_mask:
             out = np.where(keep, out, 0.0)
         outputs.append(out)
-    y = np.stack(outputs, axis=1) if return_sequences else outputs[-1]
+    y = np.stack(outputs, axis=1) if return_sequences else outputs[-1]  # 0 if masked, as Keras
     if return_sequences and time_major:
         y = np.swapaxes(y, 0, 1)
     return [y] + states

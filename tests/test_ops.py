@@ -237,6 +237,8 @@ def _recurrent_cases(name, gates, **fixed):
         ("mask, go_backwards, zero_output_for_mask",
          dict(mask=_RNN_MASK, go_backwards=True, return_sequences=True,
               zero_output_for_mask=True)),
+        ("mask, zero_output_for_mask, last output",
+         dict(mask=_RNN_MASK, zero_output_for_mask=True)),
         ("recurrent_dropout_mask", dict(recurrent_dropout_mask=RNG.uniform(0, 2, (batch, units)),
                                         return_sequences=True)),
         ("time_major", dict(time_major=True, return_sequences=True)),

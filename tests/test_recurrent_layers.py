@@ -147,6 +147,11 @@ def test_embedding_shapes_config_and_defaults():
     assert cfg["embeddings_initializer"]["class_name"] == "RandomUniform"
     clone = layers.Embedding.from_config(cfg)
     assert clone.get_config() == cfg
+    pretrained = np.arange(12.0).reshape(4, 3)
+    frozen = layers.Embedding(4, 3, weights=[pretrained], trainable=False)
+    np.testing.assert_array_equal(frozen(np.array([[3, 0]])).numpy(), pretrained[[[3, 0]]])
+    with pytest.raises(ValueError, match=r"shape \(4, 3\).*\(2, 2\)"):
+        layers.Embedding(4, 3, weights=[np.zeros((2, 2))])(np.array([[1]]))
     model = gkeras.Sequential([layers.Embedding(30, 4)])  # as the guide's Keras: (None, None)
     assert model.output_shape == (None, None, 4)
     with pytest.raises(ValueError, match="output_dim"):
@@ -345,6 +350,8 @@ def test_summary_and_parameter_counts():
      "activation='gelu' is not supported by the fused recurrent step"),
     (lambda: layers.GRU(0), ValueError, "units"),
     (lambda: layers.SimpleRNN(2, dropout=1.5), ValueError, "dropout"),
+    (lambda: layers.SimpleRNN(2, recurrent_activation="sigmoid"), TypeError, "no gates"),
+    (lambda: layers.GRU(2, unit_forget_bias=True), TypeError, "unit_forget_bias"),
 ])
 def test_argument_errors(make, error, message):
     with pytest.raises(error, match=message):
@@ -433,3 +440,28 @@ def test_bidirectional_initial_weights_and_states():
                                         initial_state=[states[1]], go_backwards=True)[0]
     np.testing.assert_allclose(out.numpy(), np.concatenate([forward, backward], -1),
                                rtol=1e-12)
+
+
+def test_model_reset_states_resets_every_stateful_layer():
+    model = gkeras.Sequential([
+        layers.LSTM(3, stateful=True, return_sequences=True, batch_input_shape=(2, 4, 3)),
+        layers.Bidirectional(layers.GRU(2, stateful=True)), layers.Dense(1)])
+    x = seq(2, 4, 3, dtype="float32")
+    first = model.predict(x, batch_size=2, verbose=0)
+    assert not np.allclose(model.predict(x, batch_size=2, verbose=0), first)
+    model.reset_states()
+    assert model.layers[0].states is None and model.layers[1].forward_layer.states is None
+    np.testing.assert_allclose(model.predict(x, batch_size=2, verbose=0), first, rtol=1e-6)
+
+
+def test_initial_state_from_another_layer_survives_saving(tmp_path):
+    x = gkeras.Input((5, 3))
+    sequence, h, c = layers.LSTM(4, return_sequences=True, return_state=True)(x)
+    out = layers.GRU(4, reset_after=True)(sequence, initial_state=[h])
+    model = gkeras.Model(x, [out, c])
+    data = seq(2, 5, 3, dtype="float32")
+    expected = model.predict(data, verbose=0)
+    model.save(tmp_path / "states.h5")
+    for got, want in zip(gkeras.models.load_model(tmp_path / "states.h5").predict(
+            data, verbose=0), expected):
+        np.testing.assert_array_equal(got, want)

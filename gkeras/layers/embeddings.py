@@ -28,12 +28,14 @@ class Embedding(Layer):
     is 0) that recurrent layers honour. ``input_length`` (the guide's) fixes the sequence
     length of a model's input; as in the guide's Keras, the layer always declares an input
     ``(input_length,)`` (``(None,)`` without it), so it can start a Sequential model.
+    ``weights=[matrix]`` sets the initial table (pretrained vectors).
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, activity_regularizer=None,
-                 embeddings_constraint=None, mask_zero=False, input_length=None, sparse=False,
-                 lora_rank=None, lora_alpha=None, quantization_config=None, **kwargs):
+                 embeddings_constraint=None, mask_zero=False, input_length=None, weights=None,
+                 sparse=False, lora_rank=None, lora_alpha=None, quantization_config=None,
+                 **kwargs):
         if "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
@@ -51,6 +53,9 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
         self.supports_masking = self.mask_zero
+        # initial embeddings (Keras 2's and 3's ``weights=[matrix]``, e.g. pretrained vectors)
+        self._initial_weights = None if weights is None else list(weights) \
+            if isinstance(weights, (list, tuple)) else [weights]
 
     def build(self, input_shape):
         self.embeddings = self.add_weight(name="embeddings",
@@ -58,6 +63,9 @@ class Embedding(Layer):
                                           initializer=self.embeddings_initializer,
                                           regularizer=self.embeddings_regularizer,
                                           constraint=self.embeddings_constraint)
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
         self.built = True
 
     def call(self, inputs):

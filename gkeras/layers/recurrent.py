@@ -283,6 +283,9 @@ class SimpleRNN(Recurrent):
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0, **kwargs):
+        if "recurrent_activation" in kwargs:
+            raise TypeError("SimpleRNN: unexpected keyword argument recurrent_activation (a "
+                            "SimpleRNN has no gates).")
         super().__init__(units, activation=activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer,

@@ -88,8 +88,8 @@ class _Sequence:
         """One time-major array ``(n, batch, units)``: the outputs then the final states."""
         xp = _backend().xp
         head = h_seq[1:] if return_sequences else h_seq[-1:]
-        if return_sequences and zero_output_for_mask and self.mask is not None:
-            head = head * self.mask
+        if zero_output_for_mask and self.mask is not None:  # the last output too, as Keras
+            head = head * (self.mask if return_sequences else self.mask[-1:])
         return xp.concatenate([head] + [f[None] for f in finals], axis=0)
 
     def unpack(self, packed, return_sequences, n_states):
@@ -110,7 +110,8 @@ class _Sequence:
             if zero_output_for_mask and self.mask is not None:
                 dy = dy * self.mask
             return dy, finals[0], finals[1:]
-        return None, finals[0] + g[0], finals[1:]
+        last = g[0] * self.mask[-1] if zero_output_for_mask and self.mask is not None else g[0]
+        return None, finals[0] + last, finals[1:]
 
     def input_gradient(self, dx):
         if dx is None:

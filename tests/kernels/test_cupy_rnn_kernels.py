@@ -260,6 +260,10 @@ def test_take_backward_equals_numpy_bit_for_bit(backend, dtype):
     indices = rng.integers(-13, 13, (4, 9))  # repeats, unused rows, negative indices
     dy = rng.standard_normal((4, 9, 2, 3)).astype(dtype)
     want = NUMPY.take_backward(indices, dy, 13)
+    naive = numpy.zeros((13, 2, 3), dtype)
+    for index, row in zip(indices.ravel(), dy.reshape(-1, 2, 3)):
+        naive[index] += row  # in order: the reference's sums, bit for bit
+    assert want.tobytes() == naive.tobytes()
     indices_d, dy_d = backend.xp.asarray(indices), backend.xp.asarray(dy)
     got = _quietly(backend, lambda: backend.take_backward(indices_d, dy_d, 13))
     got = _host(backend, got)

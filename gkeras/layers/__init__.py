@@ -1,7 +1,7 @@
 """Layers. ``gkeras.layers.Dense`` and the guide's paths (``gkeras.layers.core.Dense``)."""
 from .base import InputSpec, KerasTensor, Layer, get_layer_class
-from .core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Permute, RepeatVector,
-                   Reshape)
+from .core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Masking, Permute,
+                   RepeatVector, Reshape)
 from . import convolutional, merge
 from .convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Convolution1D,
                             Convolution1DTranspose, Convolution2D, Convolution2DTranspose,
@@ -22,6 +22,10 @@ from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, Threshol
 from .noise import (ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise,
                     Identity, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 from .normalization import BatchNormalization, GroupNormalization, LayerNormalization
+from . import embeddings, recurrent, wrappers
+from .embeddings import Embedding
+from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
+from .wrappers import Bidirectional, TimeDistributed, Wrapper
 
 
 def serialize(layer):

@@ -259,11 +259,9 @@ def take(x, indices, axis=None):
     axis %= xv.ndim
 
     def backward(g):
-        grad = xp.zeros_like(xv)
-        moved = xp.moveaxis(grad, axis, 0)
         gm = xp.moveaxis(g, tuple(range(axis, axis + idx.ndim)), tuple(range(idx.ndim)))
-        xp.add.at(moved, idx, gm)
-        return (grad,)
+        grad = _backend().take_backward(idx, gm.astype(xv.dtype, copy=False), xv.shape[axis])
+        return (grad if axis == 0 else xp.ascontiguousarray(xp.moveaxis(grad, 0, axis)),)
     return result(xp.take(xv, idx, axis=axis), (x,), backward)
 
 

@@ -370,3 +370,16 @@ def test_freezing_the_whole_model_freezes_its_batch_normalization():
     for w, w0 in zip(bn.get_weights(), before):
         np.testing.assert_array_equal(w, w0)
     assert model.trainable_weights == []
+
+
+def test_masking_layer_mask_reaches_batch_normalization():
+    x = _images(3, 5, 2)
+    x[0, 3:] = 0.0  # padded steps
+    x[2, 1:] = 0.0
+    model = models.Sequential([layers.Masking(0.0, input_shape=(5, 2)),
+                               layers.BatchNormalization(momentum=0.0)])
+    model(x, training=True)
+    valid = x[np.any(x != 0, axis=-1)]
+    np.testing.assert_allclose(model.layers[1].moving_mean.numpy(), valid.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(model.layers[1].moving_variance.numpy(), valid.var(0),
+                               rtol=1e-4)

@@ -230,6 +230,97 @@ class CupyBackend(NumpyBackend):
         for view, copy in staged:
             view[...] = copy
 
+    # --- normalization (contract: backends/numpy_norm.py): kernels/normalization.cu ----------
+    # Reductions in two stages (a thread per channel and chunk, then a thread per channel
+    # folding the chunks in order: deterministic), elementwise passes a thread per element.
+    # Scratch and outputs come from xp.empty; the chunk counts from Python ints.
+
+    def batch_norm_moments(self, x):
+        if not kernels.has_kernels_for(x.dtype):
+            return super().batch_norm_moments(x)
+        a, c, b = x.shape
+        return self._moments(_contiguous(x), c, b, a * b)
+
+    def batch_norm_forward(self, x, mean, var, gamma, beta, epsilon):
+        if not kernels.has_kernels_for(x.dtype):
+            return super().batch_norm_forward(x, mean, var, gamma, beta, epsilon)
+        _, c, b = x.shape
+        y = self.xp.empty(x.shape, x.dtype)
+        stats = _per_entry(x.dtype, mean, var, gamma, beta)
+        kernels.get(self.xp, "batch_norm_forward", x.dtype)(
+            y.size, _contiguous(x), *stats, y, y.size, c, b, epsilon)
+        return y
+
+    def batch_norm_backward(self, dy, x, mean, var, gamma, epsilon, batch_stats):
+        if not kernels.has_kernels_for(x.dtype):
+            return super().batch_norm_backward(dy, x, mean, var, gamma, epsilon, batch_stats)
+        a, c, b = x.shape
+        dy, x = _contiguous(dy), _contiguous(x)
+        mean, var, gamma = _per_entry(x.dtype, mean, var, gamma)
+        sum_dy, sum_dy_xhat = self._chunked_sums(
+            "batch_norm_backward_partial", x.dtype, c, a * b, dy, x, mean, var,
+            extra=(c, b, a * b), epsilon=epsilon)
+        dx = self.xp.empty(x.shape, x.dtype)
+        kernels.get(self.xp, "batch_norm_backward", x.dtype)(
+            dx.size, dy, x, mean, var, gamma, sum_dy, sum_dy_xhat, dx, dx.size, c, b, a * b,
+            int(batch_stats), epsilon)
+        return dx, sum_dy, sum_dy_xhat
+
+    def layer_norm_forward(self, x, gamma, beta, epsilon):
+        if not kernels.has_kernels_for(x.dtype):
+            return super().layer_norm_forward(x, gamma, beta, epsilon)
+        rows, d = x.shape
+        x = _contiguous(x)
+        mean, var = self._moments(x, rows, d, d)  # the (1, rows, d) view's channels
+        y = self.xp.empty(x.shape, x.dtype)
+        kernels.get(self.xp, "layer_norm_forward", x.dtype)(
+            y.size, x, mean, var, *_per_entry(x.dtype, gamma, beta), y, y.size, d, epsilon)
+        return y, mean, var
+
+    def layer_norm_backward(self, dy, x, mean, var, gamma, epsilon):
+        if not kernels.has_kernels_for(x.dtype):
+            return super().layer_norm_backward(dy, x, mean, var, gamma, epsilon)
+        rows, d = x.shape
+        dy, x = _contiguous(dy), _contiguous(x)
+        mean, var, gamma = _per_entry(x.dtype, mean, var, gamma)
+        sum_g, sum_g_xhat = self._chunked_sums(
+            "layer_norm_row_partial", x.dtype, rows, d, dy, x, mean, var, gamma,
+            extra=(rows, d), epsilon=epsilon)
+        dgamma, dbeta = self._chunked_sums(
+            "layer_norm_column_partial", x.dtype, d, rows, dy, x, mean, var,
+            extra=(rows, d), epsilon=epsilon)
+        dx = self.xp.empty(x.shape, x.dtype)
+        kernels.get(self.xp, "layer_norm_backward", x.dtype)(
+            dx.size, dy, x, mean, var, gamma, sum_g, sum_g_xhat, dx, dx.size, d, epsilon)
+        return dx, dgamma, dbeta
+
+    def _moments(self, x, channels, b, count):
+        """Mean and biased variance of each of ``channels`` channels of ``count`` entries of
+        the C-contiguous (count / b, channels, b) array ``x``."""
+        xp = self.xp
+        chunks = kernels.reduction_chunks(count, channels)
+        partial_mean, partial_m2 = (xp.empty(channels * chunks, x.dtype) for _ in range(2))
+        mean, var = (xp.empty(channels, x.dtype) for _ in range(2))
+        kernels.get(xp, "moments_partial", x.dtype)(
+            partial_mean.size, x, partial_mean, partial_m2, partial_mean.size, channels, b,
+            count, chunks)
+        kernels.get(xp, "moments_combine", x.dtype)(
+            channels, partial_mean, partial_m2, mean, var, channels, count, chunks)
+        return mean, var
+
+    def _chunked_sums(self, partial, dtype, channels, count, *arrays, extra, epsilon):
+        """The two per-channel sums of kernel ``partial`` (arguments: ``arrays``, its two
+        partial outputs, total, ``extra``, chunks, epsilon), folded by chunk_sums_combine."""
+        xp = self.xp
+        chunks = kernels.reduction_chunks(count, channels)
+        first, second = (xp.empty(channels * chunks, dtype) for _ in range(2))
+        kernels.get(xp, partial, dtype)(first.size, *arrays, first, second, first.size, *extra,
+                                        chunks, epsilon)
+        sums = [xp.empty(channels, dtype) for _ in range(2)]
+        kernels.get(xp, "chunk_sums_combine", dtype)(channels, first, second, *sums, channels,
+                                                     chunks)
+        return sums
+
     # --- row gather gradient (Embedding): a deterministic gather, no atomics ------------------
 
     def take_backward(self, indices, dy, rows):
@@ -277,3 +368,9 @@ def _pooling(x_shape, pool_size, strides, padding, channels_last):
         x_shape, pool_size, strides, (1, 1), padding, channels_last)
     n, c = x_shape[0], window[1]
     return ((n, oh, ow, c) if channels_last else (n, c, oh, ow)), window
+
+
+def _per_entry(dtype, *arrays):
+    """Per-channel/per-row/per-feature arrays as the kernels take them: C-contiguous, in the
+    kernel's element type (the contract's accumulation dtype for float32 and float64)."""
+    return [_contiguous(a.astype(dtype, copy=False)) for a in arrays]

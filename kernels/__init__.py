@@ -16,13 +16,19 @@ import re
 
 import numpy
 
-SOURCES = ("conv.cu", "pooling.cu", "rnn.cu")
+SOURCES = ("conv.cu", "pooling.cu", "rnn.cu", "normalization.cu")
 # The element types every kernel is instantiated for, and their C++ names.
 ELEMENT_TYPES = {numpy.dtype("float32"): "float", numpy.dtype("float64"): "double"}
 COMPILE_OPTIONS = ("--std=c++17",)
 THREADS_PER_BLOCK = 256
 # Grid-stride loops let a capped grid cover any n; 2^16 blocks of 256 fill any current GPU.
 MAX_BLOCKS = 65536
+# Two-stage reductions (normalization.cu): each channel's entries are split into chunks, one
+# thread each; at most this many chunks, of at least this many entries, and no more chunks
+# than needed for about REDUCTION_THREADS threads in all.
+MAX_CHUNKS = 1024
+MIN_CHUNK_SIZE = 32
+REDUCTION_THREADS = 65536
 
 _DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 _PRELUDE = "common.cuh"
@@ -110,6 +116,14 @@ def has_kernels_for(dtype):
 def blocks_for(n, threads=THREADS_PER_BLOCK, max_blocks=MAX_BLOCKS):
     """Blocks of ``threads`` threads for ``n`` work items: one item per thread, up to the cap."""
     return max(1, min(-(-n // threads), max_blocks))
+
+
+def reduction_chunks(count, channels):
+    """How many chunks each of ``channels`` reductions over ``count`` entries is split into
+    (at least 1): the first stage runs ``channels * chunks`` threads, the second ``channels``
+    threads that each fold ``chunks`` partial results. Plain ints: nothing read from a device."""
+    return max(1, min(MAX_CHUNKS, -(-count // MIN_CHUNK_SIZE),
+                      -(-REDUCTION_THREADS // max(channels, 1))))
 
 
 class Kernel:

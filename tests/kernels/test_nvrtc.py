@@ -100,7 +100,10 @@ def test_every_kernel_has_an_instance_per_element_type():
         "im2col", "col2im", "max_pool", "max_pool_backward", "avg_pool", "avg_pool_backward",
         "lstm_step_forward", "lstm_step_backward", "gru_step_forward", "gru_step_backward",
         "gru_gates_forward", "gru_output_forward", "gru_output_backward", "gru_gates_backward",
-        "simple_rnn_step_forward", "simple_rnn_step_backward", "embedding_gradient"}
+        "simple_rnn_step_forward", "simple_rnn_step_backward", "embedding_gradient",
+        "moments_partial", "moments_combine", "chunk_sums_combine", "batch_norm_forward",
+        "batch_norm_backward_partial", "batch_norm_backward", "layer_norm_forward",
+        "layer_norm_row_partial", "layer_norm_column_partial", "layer_norm_backward"}
 
 
 def test_a_compile_error_fails_with_the_nvrtc_log(nvrtc):

@@ -4,13 +4,12 @@ backend -- its normalization kernels launched on the fake device (CPU shim), or 
 transfer to a training step."""
 import numpy as np
 import pytest
-
-import gkeras
-from gkeras import backends, config, layers
+from fakecupy import FakeCupy
 from gkeras.backends.cupy_backend import CupyBackend
 from gkeras.backends.numpy_backend import NumpyBackend
 
-from fakecupy import FakeCupy
+import gkeras
+from gkeras import backends, config, layers
 
 N_SAMPLES = 24
 

@@ -6,13 +6,14 @@ and float64, without a single host<->device transfer inside a primitive. float16
 NumPy backend's array-op code on the device."""
 import numpy
 import pytest
-from fakecupy import FakeCupy
+
+from gkeras import backends, kernels
 from gkeras.backends import numpy_norm
 from gkeras.backends.cupy_backend import CupyBackend
 from gkeras.backends.numpy_backend import NumpyBackend
-from test_cupy_kernels import _Device
 
-from gkeras import backends, kernels
+from fakecupy import FakeCupy
+from test_cupy_kernels import _Device
 
 NUMPY = NumpyBackend()
 EPSILON = 1e-3

@@ -4,12 +4,13 @@ backend -- its normalization kernels launched on the fake device (CPU shim), or 
 transfer to a training step."""
 import numpy as np
 import pytest
-from fakecupy import FakeCupy
-from gkeras.backends.cupy_backend import CupyBackend
-from gkeras.backends.numpy_backend import NumpyBackend
 
 import gkeras
 from gkeras import backends, config, layers
+from gkeras.backends.cupy_backend import CupyBackend
+from gkeras.backends.numpy_backend import NumpyBackend
+
+from fakecupy import FakeCupy
 
 N_SAMPLES = 24
 

@@ -9,10 +9,11 @@ import warnings
 
 import numpy
 import pytest
-from gkeras.backends import numpy_norm
-from test_shim_kernels import _empty, _launch
 
 from gkeras import kernels
+from gkeras.backends import numpy_norm
+
+from test_shim_kernels import _empty, _launch
 
 DTYPES = ("float32", "float64")
 # statistics and sums: NumPy sums pairwise, the kernels in chunks; elementwise passes on the

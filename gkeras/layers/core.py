@@ -310,3 +310,6 @@ class RepeatVector(Layer):
 
     def get_config(self):
         return {**super().get_config(), "n": self.n}
+
+
+from .lambda_layer import Lambda  # noqa: E402,F401  (Keras 2's keras.layers.core.Lambda)

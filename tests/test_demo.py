@@ -18,9 +18,11 @@ def test_make_demo_reaches_the_accuracy_it_claims(tmp_path):
                           capture_output=True, text=True, timeout=300)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
-    found = re.findall(r"test accuracy: (\d+\.\d+) \((\d+) held-out digits", proc.stdout)
-    assert len(found) == 1, output
-    accuracy, held_out = float(found[0][0]), int(found[0][1])
-    assert accuracy >= 0.95, output
-    assert held_out == 360  # 20% of the 1,797 digits: the accuracy is measured on unseen data
-    assert os.path.exists(tmp_path / "digits_mlp.weights.h5")
+    found = re.findall(r"^(MLP|CNN) test loss: [\d.]+  test accuracy: (\d+\.\d+) "
+                       r"\((\d+) held-out digits", proc.stdout, re.M)
+    assert [name for name, _, _ in found] == ["MLP", "CNN"], output
+    for name, accuracy, held_out in found:
+        assert float(accuracy) >= 0.95, (name, output)
+        # 20% of the 1,797 digits: the accuracy is measured on unseen data
+        assert int(held_out) == 360
+        assert os.path.exists(tmp_path / f"digits_{name.lower()}.weights.h5")

@@ -173,3 +173,12 @@ def test_model_with_every_reshaping_layer_trains_and_saves(tmp_path):
     loaded = gkeras.models.load_model(tmp_path / "r.h5")
     assert loaded.get_config() == model.get_config()
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_keras2_module_path_gkeras_layers_convolutional():
+    from gkeras.layers import convolutional, reshaping
+    for name in ("ZeroPadding1D", "ZeroPadding2D", "UpSampling1D", "UpSampling2D",
+                 "Cropping1D", "Cropping2D"):
+        assert getattr(convolutional, name) is getattr(reshaping, name)
+    padded = convolutional.ZeroPadding2D(1)(np.ones((1, 2, 2, 1), "float32")).numpy()
+    np.testing.assert_array_equal(padded[0, :, :, 0], np.pad(np.ones((2, 2)), 1))

@@ -10,6 +10,9 @@ from .convolutional_base import BaseConv, serialize_or_none
 from .convolutional_depthwise import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D,
                                       SeparableConv2D)
 from .convolutional_legacy import keras1_support
+# Keras 2 kept the padding, up-sampling and cropping layers in this module too
+from .reshaping import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D,  # noqa: F401
+                        ZeroPadding1D, ZeroPadding2D)
 
 
 class Conv(BaseConv):
@@ -194,4 +197,6 @@ SeparableConvolution2D = SeparableConv2D
 __all__ = ["Conv1D", "Conv2D", "Conv1DTranspose", "Conv2DTranspose", "DepthwiseConv1D",
            "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "Convolution1D",
            "Convolution2D", "Convolution1DTranspose", "Convolution2DTranspose",
-           "Deconvolution2D", "Deconv2D", "SeparableConvolution1D", "SeparableConvolution2D"]
+           "Deconvolution2D", "Deconv2D", "SeparableConvolution1D", "SeparableConvolution2D",
+           "ZeroPadding1D", "ZeroPadding2D", "UpSampling1D", "UpSampling2D", "Cropping1D",
+           "Cropping2D"]

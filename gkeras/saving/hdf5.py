@@ -160,7 +160,21 @@ def _load_optimizer_weights(group, model, filepath):
     except ValueError as e:
         _optimizer_state_warning(model, filepath, e)
         return
-    set_optimizer_state(model, values, filepath)
+    set_optimizer_state(model, _with_learning_rate(names, values, model.optimizer), filepath)
+
+
+def _with_learning_rate(names, values, optimizer):
+    """Keras 2 on TensorFlow (``tf_keras``) saves ``iteration:0`` and the slots (``Adam/m/...``,
+    in gkeras's order) but no learning rate: the compiled one is kept, as Keras 2 does."""
+    if not names or names[0].split(":")[0] != "iteration" or \
+            any("learning_rate" in name for name in names):
+        return values
+    paths = [variable.path for variable in optimizer.variables]
+    position = next((i for i, path in enumerate(paths) if path.endswith("/learning_rate")),
+                    None)
+    if position is None:
+        return values
+    return values[:position] + [optimizer.variables[position].numpy()] + values[position:]
 
 
 def _optimizer_state_warning(model, filepath, error):
@@ -195,6 +209,14 @@ def _per_output(value, names, convert):
     return convert(value)
 
 
+def _unprefixed(metric, prefix):
+    if isinstance(metric, dict) and isinstance(metric.get("config"), dict) and \
+            str(metric["config"].get("name", "")).startswith(prefix):
+        return {**metric, "config": {**metric["config"],
+                                     "name": metric["config"]["name"][len(prefix):]}}
+    return metric
+
+
 def _compile_from_config(model, training, custom_objects, filepath):
     from .. import losses, metrics, optimizers
     names = model.output_names
@@ -206,17 +228,28 @@ def _compile_from_config(model, training, custom_objects, filepath):
     def metric_list(value):
         items = value if isinstance(value, list) else [value]
         return [metrics.deserialize(m, custom_objects) if isinstance(m, dict) else m
-                for m in items]
+                for m in items if m is not None]  # Keras 2: [None] for an output without
 
     def metric_spec(value):
         if isinstance(value, dict) and "class_name" not in value:
             return {k: metric_list(v) for k, v in value.items() if k in names and v}
         if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+            if len(value) == len(names) > 1:  # Keras 2 prefixed the output's name
+                value = [[_unprefixed(m, f"{name}_") for m in v] for name, v in zip(names, value)]
             return [metric_list(v) for v in value]
         return None if value is None else metric_list(value)
 
     try:
-        optimizer = optimizers.deserialize(training["optimizer_config"], custom_objects)
+        optimizer_config = dict(training["optimizer_config"])
+        class_name = str(optimizer_config.get("class_name"))
+        if class_name.startswith("Custom>"):  # tf_keras registers its optimizers so
+            optimizer_config["class_name"] = class_name[len("Custom>"):]
+        # tf_keras's flags for XLA and for its pre-2.11 optimizers: no meaning in gkeras
+        inner = dict(optimizer_config.get("config") or {})
+        for key in ("jit_compile", "is_legacy_optimizer"):
+            inner.pop(key, None)
+        optimizer_config["config"] = inner
+        optimizer = optimizers.deserialize(optimizer_config, custom_objects)
         kwargs = {"loss": _per_output(training.get("loss"), names, loss),
                   "metrics": metric_spec(training.get("metrics")),
                   "loss_weights": _per_output(training.get("loss_weights"), names, float)}

@@ -66,12 +66,24 @@ def test_load_weights_from_keras2_weights_file(name):
     assert_close(predictions(model, x), ys)
 
 
-def test_tensorflow_optimizer_state_resumes_training():
+@pytest.mark.parametrize("name", ["dense", "multi_io", "lstm"])
+def test_tf_keras_archives(name):
+    """tf_keras's own `.keras` zip (keras_version 2.21.0: Keras 2 meanings, no learning rate
+    among the optimizer variables, `compile('adam')` kept as a string)."""
+    skip_unless_layers(name)
+    x, ys, _ = reference(name)
+    model = gkeras.models.load_model(fixture(f"k2_{name}.keras"))
+    assert_close(predictions(model, x), ys)
+    assert int(model.optimizer.iterations) > 0
+
+
+@pytest.mark.parametrize("filename", ["k2_dense.h5", "k2_dense.keras"])
+def test_tensorflow_optimizer_state_resumes_training(filename):
     """Adam's step count and slots come from TF's `iteration:0`, `Adam/m/...`, `Adam/v/...`;
     the learning rate (not in the file) is the compiled one. One more epoch in gkeras gives the
     weights one more epoch gave in Keras 2."""
     x, _, ref = reference("dense")
-    model = gkeras.models.load_model(fixture("k2_dense.h5"))
+    model = gkeras.models.load_model(fixture(filename))
     assert type(model.optimizer).__name__ == "Adam"
     assert int(model.optimizer.iterations) == 8  # 2 epochs of 4 batches
     assert float(model.optimizer.learning_rate) == pytest.approx(0.01)

@@ -105,3 +105,18 @@ def test_failed_load_weights_changes_nothing(tmp_path):
             model.load_weights(tmp_path / name)
         for a, b in zip(model.get_weights(), before):
             np.testing.assert_array_equal(a, b)
+
+
+def test_named_function_that_cannot_be_found(tmp_path):
+    path = tmp_path / "lost.h5"
+    config = {"class_name": "Sequential", "config": {"name": "n", "layers": [
+        {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 2]}},
+        {"class_name": "Lambda", "config": {"name": "lost", "function": "helper",
+                                            "function_type": "function",
+                                            "module": "no_such_module_xyz"}}]}}
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = json.dumps(config).encode()
+        f.create_group("model_weights").attrs["layer_names"] = np.array([], dtype="S1")
+    with pytest.raises(ValueError, match="Lambda layer 'lost': cannot find the function "
+                                         "'helper'.*custom_objects"):
+        gkeras.models.load_model(path, safe_mode=False)

@@ -169,6 +169,11 @@ def _with_learning_rate(names, values, optimizer):
     if not names or names[0].split(":")[0] != "iteration" or \
             any("learning_rate" in name for name in names):
         return values
+    return insert_learning_rate(values, optimizer)
+
+
+def insert_learning_rate(values, optimizer):
+    """``values`` with the optimizer's own learning rate put where gkeras keeps it."""
     paths = [variable.path for variable in optimizer.variables]
     position = next((i for i, path in enumerate(paths) if path.endswith("/learning_rate")),
                     None)
@@ -217,6 +222,20 @@ def _unprefixed(metric, prefix):
     return metric
 
 
+def _optimizer_from_config(config, custom_objects):
+    from .. import optimizers
+    if isinstance(config, str):  # tf_keras's .keras archives keep compile("adam") so
+        return optimizers.get(config)
+    config = dict(config)
+    class_name = str(config.get("class_name"))
+    if class_name.startswith("Custom>"):  # tf_keras registers its optimizers so
+        config["class_name"] = class_name[len("Custom>"):]
+    # tf_keras's flags for XLA and for its pre-2.11 optimizers: no meaning in gkeras
+    config["config"] = {k: v for k, v in (config.get("config") or {}).items()
+                        if k not in ("jit_compile", "is_legacy_optimizer")}
+    return optimizers.deserialize(config, custom_objects)
+
+
 def _compile_from_config(model, training, custom_objects, filepath):
     from .. import losses, metrics, optimizers
     names = model.output_names
@@ -240,16 +259,7 @@ def _compile_from_config(model, training, custom_objects, filepath):
         return None if value is None else metric_list(value)
 
     try:
-        optimizer_config = dict(training["optimizer_config"])
-        class_name = str(optimizer_config.get("class_name"))
-        if class_name.startswith("Custom>"):  # tf_keras registers its optimizers so
-            optimizer_config["class_name"] = class_name[len("Custom>"):]
-        # tf_keras's flags for XLA and for its pre-2.11 optimizers: no meaning in gkeras
-        inner = dict(optimizer_config.get("config") or {})
-        for key in ("jit_compile", "is_legacy_optimizer"):
-            inner.pop(key, None)
-        optimizer_config["config"] = inner
-        optimizer = optimizers.deserialize(optimizer_config, custom_objects)
+        optimizer = _optimizer_from_config(training["optimizer_config"], custom_objects)
         kwargs = {"loss": _per_output(training.get("loss"), names, loss),
                   "metrics": metric_spec(training.get("metrics")),
                   "loss_weights": _per_output(training.get("loss_weights"), names, float)}

@@ -17,7 +17,8 @@ import numpy
 
 from . import compat, safety
 from .files import atomic_path
-from .hdf5 import _compile_from_config, _training_config, set_optimizer_state
+from .hdf5 import (_compile_from_config, _training_config, insert_learning_rate,
+                   set_optimizer_state)
 from .weights_h5 import _load_keras3_file, _write_keras3_object
 
 # the Keras version whose archive format gkeras writes
@@ -206,7 +207,8 @@ def load_archive(filepath, custom_objects=None, compile=True, safe_mode=True):
     from ..models import model_from_config
     config, metadata, weights = _read_archive(filepath, "load_model")
     safety.check_config(config, filepath, safe_mode, custom_objects)
-    config = compat.activations_for(config, metadata.get("keras_version", KERAS3_VERSION))
+    version = metadata.get("keras_version", KERAS3_VERSION)
+    config = compat.activations_for(config, version)
     with safety.loading(safe_mode, custom_objects):
         model = model_from_config(config, custom_objects=custom_objects)
     with _open_weights(weights, filepath, "load_model") as f:
@@ -224,8 +226,10 @@ def load_archive(filepath, custom_objects=None, compile=True, safe_mode=True):
             _compile_from_config(model, training, custom_objects, filepath)
             if "optimizer/vars" in f and len(f["optimizer/vars"]):
                 group = f["optimizer/vars"]
-                set_optimizer_state(model, [numpy.asarray(group[str(i)])
-                                            for i in range(len(group))], filepath)
+                values = [numpy.asarray(group[str(i)]) for i in range(len(group))]
+                if not compat.is_keras3(version):  # tf_keras saves no learning rate
+                    values = insert_learning_rate(values, model.optimizer)
+                set_optimizer_state(model, values, filepath)
     return model
 
 

@@ -105,10 +105,12 @@ def function_from_config(layer_name, role, kind, spec, module):
         raise ValueError(f"Lambda layer {layer_name!r}: its {role} is code from a file; "
                          "loading code needs safe_mode=False.")
     if kind == "function":
-        if module and module not in ("builtins", "__main__"):
-            found = getattr(importlib.import_module(module), spec, None)
-        else:
-            found = getattr(sys.modules.get(module or "__main__"), spec, None)
+        found = None
+        try:
+            loaded = sys.modules.get(module or "__main__") or importlib.import_module(module)
+            found = getattr(loaded, spec, None)
+        except ImportError:
+            pass
         if found is None:
             raise ValueError(f"Lambda layer {layer_name!r}: cannot find the function {spec!r} "
                              f"(module {module!r}); pass it in custom_objects.")

@@ -277,7 +277,13 @@ class FakeCupy(types.ModuleType):
     def asarray(self, a, dtype=None, **kwargs):
         return self._create(a, dtype, False, **kwargs)
 
-    asanyarray = ascontiguousarray = asarray
+    asanyarray = asarray
+
+    def ascontiguousarray(self, a, dtype=None):
+        array = self.asarray(a, dtype)
+        if array._host.flags.c_contiguous:
+            return array
+        return self._wrap(numpy.ascontiguousarray(array._host))  # a copy on the device
 
     # --- everything else: NumPy on unwrapped arrays -----------------------------------------
     def __getattr__(self, name):
@@ -385,3 +391,62 @@ def _caller():
     if frame is None:
         return "?"
     return f"{os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno} {frame.f_code.co_name}"
+
+
+# --- RawModule: CUDA kernels run on the CPU -----------------------------------------------------
+# (conv-kernels branch; independent of the rest of this file.) ``RawModule(code=...,
+# name_expressions=[...])`` compiles ``code`` with g++ through tests/kernels/shim.py;
+# ``get_function(name_expression)`` gives a kernel launched as CuPy's: ``fn(grid, block, args)``.
+# As in CuPy, device arrays pass their buffers (no transfer), Python ints and floats go as
+# int64 and float64, and NumPy arrays are refused; the shim then requires every argument to have
+# exactly the type of its kernel parameter, which a real launch silently assumes.
+
+class _RawModule:
+    def __init__(self, device, code, options, name_expressions):
+        if code is None or not name_expressions:
+            raise TypeError("FakeCupy.RawModule needs code= and name_expressions= (the CPU "
+                            "shim runs template kernel instances)")
+        self._device = device
+        self.options = tuple(options)
+        self._module = _kernel_shim().build(code, tuple(name_expressions))
+
+    def get_function(self, name):
+        return _RawKernel(self._device, self._module.function(name))
+
+
+class _RawKernel:
+    def __init__(self, device, function):
+        self._device = device
+        self._function = function
+
+    def __call__(self, grid, block, args, shared_mem=0):
+        where = f"RawKernel {self._function.name}"
+        host_args = []
+        for arg in args:
+            if isinstance(arg, numpy.ndarray):
+                raise TypeError(f"{where}: Unsupported type {type(arg)}")
+            if isinstance(arg, DeviceArray):
+                arg = self._device._unwrap(arg, where)
+            elif isinstance(arg, bool):
+                arg = numpy.bool_(arg)
+            elif isinstance(arg, int):
+                arg = numpy.int64(arg)
+            elif isinstance(arg, float):
+                arg = numpy.float64(arg)
+            host_args.append(arg)
+        self._function(grid, block, host_args)
+
+
+def _raw_module(self, *, code=None, options=(), name_expressions=None, **kwargs):
+    return _RawModule(self, code, options, name_expressions)
+
+
+def _kernel_shim():
+    kernel_tests = os.path.join(os.path.dirname(_THIS_FILE), "kernels")
+    if kernel_tests not in sys.path:
+        sys.path.insert(0, kernel_tests)
+    import shim
+    return shim
+
+
+FakeCupy.RawModule = _raw_module

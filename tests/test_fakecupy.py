@@ -75,3 +75,12 @@ def test_device_computation_reads_and_copies_nothing(fake):
     host = np.array([[1.0, -2.0], [3.0, 4.0]])
     want = np.where(host > 0, np.exp(host) * 2.0, host.sum(axis=0)) @ host.T
     np.testing.assert_allclose(out.get(), want[:, ::-1], rtol=1e-12)
+
+
+def test_ascontiguousarray_copies_only_what_is_not_contiguous(fake):
+    a = _device(fake, np.arange(6.0).reshape(2, 3))
+    assert fake.ascontiguousarray(a) is a
+    strided = fake.ascontiguousarray(a.T)
+    assert strided._host.flags.c_contiguous and strided is not a
+    np.testing.assert_array_equal(strided.get(), np.arange(6.0).reshape(2, 3).T)
+    assert fake.counts["to_device"] == 0

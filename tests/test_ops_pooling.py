@@ -77,7 +77,7 @@ def test_dtypes():
     (dict(inputs=np.zeros((1, 4, 1)), pool_size=2.5), "pool_size=2.5"),
     (dict(inputs=np.zeros((1, 4, 1)), pool_size=2, strides=(1, 1)), r"strides=\(1, 1\)"),
     (dict(inputs=np.zeros((1, 4, 1)), pool_size=2, padding="full"), "padding='full'"),
-    (dict(inputs=np.zeros((1, 4, 1)), pool_size=2, data_format="nhwc"), "data_format='nhwc'"),
+    (dict(inputs=np.zeros((1, 4, 1)), pool_size=2, data_format="nhwc"), "invalid data_format 'nhwc'"),
     (dict(inputs=np.zeros((1, 3, 5, 1)), pool_size=4), r"does not fit .* \(3, 5\)"),
 ])
 @pytest.mark.parametrize("op", [ops.max_pool, ops.average_pool])

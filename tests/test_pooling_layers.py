@@ -199,7 +199,7 @@ def test_keras_1_and_2_guide_spellings():
                                              r"pool_size=\(2, 2, 2\)"),
     (lambda: layers.AveragePooling1D(2, strides=(1, 1)), r"AveragePooling1D .*strides=\(1, 1\)"),
     (lambda: layers.MaxPooling1D(padding="causal"), r"MaxPooling1D .*padding='causal'"),
-    (lambda: layers.MaxPooling2D(data_format="NHWC"), r"data_format='NHWC'"),
+    (lambda: layers.MaxPooling2D(data_format="NHWC"), r"invalid data_format 'NHWC'"),
     (lambda: layers.MaxPooling2D(dim_ordering="xy"), r"MaxPooling2D: .*dim_ordering='xy'"),
     (lambda: layers.MaxPooling2D(dim_ordering="th", data_format="channels_last"),
      r"dim_ordering='th' means data_format='channels_first'"),

@@ -124,7 +124,7 @@ def test_masks_are_dropped():
     (lambda: layers.UpSampling2D((2, 2.5)), r"UpSampling2D .*size=\(2, 2.5\)"),
     (lambda: layers.UpSampling2D(interpolation="bilinear"),
      r"only interpolation='nearest' is supported, received interpolation='bilinear'"),
-    (lambda: layers.ZeroPadding2D(data_format="NCHW"), r"data_format='NCHW'"),
+    (lambda: layers.ZeroPadding2D(data_format="NCHW"), r"invalid data_format 'NCHW'"),
 ])
 def test_bad_arguments(make, message):
     with pytest.raises(ValueError, match=message):

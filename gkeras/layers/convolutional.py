@@ -5,7 +5,8 @@ config keys; the Keras 1/2 alias names (Convolution2D, Deconvolution2D, ...) and
 argument spellings (nb_filter, nb_row, nb_col, border_mode, subsample, dim_ordering, ...).
 """
 from .. import constraints, initializers, ops, regularizers
-from ..ops.convolution import conv_transpose_output_length, normalize_tuple
+from ..ops.convolution import conv_transpose_output_length
+from ..ops.geometry import normalize_tuple
 from .convolutional_base import BaseConv, serialize_or_none
 from .convolutional_depthwise import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D,
                                       SeparableConv2D)

@@ -3,8 +3,8 @@ inference, config), so the layer modules only add their kernels."""
 import numbers
 
 from .. import activations, constraints, initializers, ops, regularizers
-from ..ops.convolution import (check_strides_and_dilation, conv_output_length,
-                               normalize_data_format, normalize_padding, normalize_tuple)
+from ..ops.geometry import (check_strides_and_dilation, conv_output_length,
+                            normalize_data_format, normalize_padding, normalize_tuple)
 from .base import InputSpec, Layer
 
 

@@ -2,8 +2,8 @@
 ``keras.layers``; ``MaxPool2D``-style aliases). The Keras 1/2 guide spellings are accepted:
 ``pool_length``, ``stride``, ``border_mode`` and ``dim_ordering='th'|'tf'``."""
 from .. import ops
-from ..ops.pooling import (normalize_data_format, normalize_padding, normalize_tuple,
-                           pooled_length)
+from ..ops.geometry import (conv_output_length, normalize_data_format, normalize_padding,
+                            normalize_tuple)
 from .base import _LAYER_CLASSES, InputSpec, Layer
 
 _DIM_ORDERINGS = {"th": "channels_first", "tf": "channels_last", "default": None}
@@ -39,11 +39,11 @@ class BasePooling(Layer):
                  data_format=None, **kwargs):
         super().__init__(**kwargs)
         label = self._label()
-        self.pool_size = normalize_tuple(label, "pool_size", pool_size, pool_dimensions)
+        self.pool_size = normalize_tuple(pool_size, pool_dimensions, "pool_size", label)
         self.strides = self.pool_size if strides is None else normalize_tuple(
-            label, "strides", strides, pool_dimensions)
-        self.padding = normalize_padding(label, padding)
-        self.data_format = normalize_data_format(label, data_format)
+            strides, pool_dimensions, "strides", label)
+        self.padding = normalize_padding(padding, pool_dimensions, label, ("valid", "same"))
+        self.data_format = normalize_data_format(data_format, label)
         self.pool_mode = pool_mode
         self.input_spec = InputSpec(ndim=pool_dimensions + 2)
 
@@ -60,7 +60,7 @@ class BasePooling(Layer):
         axes = spatial_axes(self.data_format, len(self.pool_size))
         out = list(input_shape)
         for axis, pool, stride in zip(axes, self.pool_size, self.strides):
-            out[axis] = pooled_length(input_shape[axis], pool, stride, self.padding)
+            out[axis] = conv_output_length(input_shape[axis], pool, stride, 1, self.padding)
             if out[axis] is not None and out[axis] < 1:
                 spatial = tuple(input_shape[a] for a in axes)
                 raise ValueError(f"{self._label()}: pool_size {self.pool_size} does not fit "
@@ -123,7 +123,7 @@ class BaseGlobalPooling(Layer):
         super().__init__(**kwargs)
         label = f"{type(self).__name__} '{self.name}'"
         self.data_format = normalize_data_format(
-            label, legacy_data_format(label, data_format, dim_ordering))
+            legacy_data_format(label, data_format, dim_ordering), label)
         self.keepdims = bool(keepdims)
         self.input_spec = InputSpec(ndim=pool_dimensions + 2)
         self._axes = spatial_axes(self.data_format, pool_dimensions)

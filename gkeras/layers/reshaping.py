@@ -4,7 +4,7 @@ Built on ``ops.pad``, ``ops.repeat`` and ``ops.getitem``; they have no weights."
 import numbers
 
 from .. import ops
-from ..ops.pooling import normalize_data_format, normalize_tuple
+from ..ops.geometry import normalize_data_format, normalize_tuple
 from .base import InputSpec, Layer
 from .pooling import legacy_data_format, spatial_axes
 
@@ -53,7 +53,7 @@ class _Spatial(Layer):
     def __init__(self, dimensions, data_format="channels_last", dim_ordering=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = normalize_data_format(
-            self._label(), legacy_data_format(self._label(), data_format, dim_ordering))
+            legacy_data_format(self._label(), data_format, dim_ordering), self._label())
         self.input_spec = InputSpec(ndim=dimensions + 2)
         self._axes = spatial_axes(self.data_format, dimensions)
 
@@ -118,8 +118,8 @@ class UpSampling1D(_Spatial):
 
     def __init__(self, size=2, length=None, **kwargs):
         super().__init__(1, "channels_last", **kwargs)
-        self.size = normalize_tuple(self._label(), "size", size if length is None else length,
-                                    1)[0]
+        self.size = normalize_tuple(size if length is None else length, 1, "size",
+                                    self._label())[0]
 
     def call(self, inputs):
         return ops.repeat(inputs, self.size, axis=1)
@@ -136,7 +136,7 @@ class UpSampling2D(_Spatial):
 
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
         super().__init__(2, data_format, **kwargs)
-        self.size = normalize_tuple(self._label(), "size", size, 2)
+        self.size = normalize_tuple(size, 2, "size", self._label())
         if interpolation != "nearest":
             raise ValueError(f"{self._label()}: only interpolation='nearest' is supported, "
                              f"received interpolation={interpolation!r}.")

@@ -77,6 +77,18 @@ def test_tf_keras_archives(name):
     assert int(model.optimizer.iterations) > 0
 
 
+@pytest.mark.parametrize("name", ["dense", "multi_io", "lstm"])
+def test_tf_keras_weights_h5(name):
+    """tf_keras's `save_weights('x.weights.h5')`: Keras 3's layout, written by Keras 2."""
+    skip_unless_layers(name)
+    x, ys, _ = reference(name)
+    model = gkeras.models.load_model(fixture(f"k2_{name}.h5"), compile=False)
+    for w in model.weights:
+        w.assign(np.zeros(w.shape, w.dtype))
+    model.load_weights(fixture(f"k2_{name}.weights.h5"))
+    assert_close(predictions(model, x), ys)
+
+
 @pytest.mark.parametrize("filename", ["k2_dense.h5", "k2_dense.keras"])
 def test_tensorflow_optimizer_state_resumes_training(filename):
     """Adam's step count and slots come from TF's `iteration:0`, `Adam/m/...`, `Adam/v/...`;

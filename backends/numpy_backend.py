@@ -1,8 +1,7 @@
 """The reference backend: plain NumPy on the CPU."""
 import numpy
 
-from . import numpy_conv
-from . import numpy_pool
+from . import blas_threads, numpy_conv, numpy_pool, numpy_rnn, rnn_loops
 
 # Python floats, not NumPy float64 scalars, so float32 arrays stay float32
 _TWO_OVER_SQRT_PI = 1.1283791670955126
@@ -196,3 +195,59 @@ class NumpyBackend:
     def avg_pool_backward(self, dy, x_shape, pool_size, strides, padding, channels_last):
         return numpy_pool.avg_pool_backward(self.xp, dy, x_shape, pool_size, strides, padding,
                                             channels_last)
+
+    # --- recurrent layers: fused per-step gate math (contract in numpy_rnn.py) ----------------
+    def lstm_step_forward(self, *args):
+        numpy_rnn.lstm_step_forward(self.xp, *args)
+
+    def lstm_step_backward(self, *args):
+        numpy_rnn.lstm_step_backward(self.xp, *args)
+
+    def gru_step_forward(self, *args):
+        numpy_rnn.gru_step_forward(self.xp, *args)
+
+    def gru_step_backward(self, *args):
+        numpy_rnn.gru_step_backward(self.xp, *args)
+
+    def gru_gates_forward(self, *args):
+        numpy_rnn.gru_gates_forward(self.xp, *args)
+
+    def gru_output_forward(self, *args):
+        numpy_rnn.gru_output_forward(self.xp, *args)
+
+    def gru_output_backward(self, *args):
+        numpy_rnn.gru_output_backward(self.xp, *args)
+
+    def gru_gates_backward(self, *args):
+        numpy_rnn.gru_gates_backward(self.xp, *args)
+
+    def simple_rnn_step_forward(self, *args):
+        numpy_rnn.simple_rnn_step_forward(self.xp, *args)
+
+    def simple_rnn_step_backward(self, *args):
+        numpy_rnn.simple_rnn_step_backward(self.xp, *args)
+
+    # --- recurrent layers: whole sequences (time loops over the step primitives and GEMMs) --
+    def _time_loop(self, loop, *args):
+        if self.xp is not numpy:
+            return loop(self, *args)
+        with blas_threads.single_threaded():  # small per-step products: see blas_threads
+            return loop(self, *args)
+
+    def lstm_forward(self, *args):
+        return self._time_loop(rnn_loops.lstm_forward, *args)
+
+    def lstm_backward(self, *args):
+        return self._time_loop(rnn_loops.lstm_backward, *args)
+
+    def gru_forward(self, *args):
+        return self._time_loop(rnn_loops.gru_forward, *args)
+
+    def gru_backward(self, *args):
+        return self._time_loop(rnn_loops.gru_backward, *args)
+
+    def simple_rnn_forward(self, *args):
+        return self._time_loop(rnn_loops.simple_rnn_forward, *args)
+
+    def simple_rnn_backward(self, *args):
+        return self._time_loop(rnn_loops.simple_rnn_backward, *args)

@@ -92,9 +92,10 @@ def _backward_many(tape, outputs, upstreams, sources):
     if len(outputs) == 1:
         return tape.gradient(outputs[0], sources, output_gradients=upstreams[0])
     total = None
-    for o, u in zip(outputs, upstreams):
-        term = ops.sum(ops.multiply(o, u))
-        total = term if total is None else ops.add(total, term)
+    with tape:  # the sum must be recorded too
+        for o, u in zip(outputs, upstreams):
+            term = ops.sum(ops.multiply(o, u))
+            total = term if total is None else ops.add(total, term)
     return tape.gradient(total, sources)
 
 

@@ -333,7 +333,6 @@ def test_pooling_signatures():
     np.testing.assert_array_equal(np.asarray(gavg2(image)), [[7.5]])
 
 
-@needs_layer("LSTM")
 def test_lstm_samples():
     from gkeras.models import Sequential
     from gkeras.layers import LSTM
@@ -349,9 +348,15 @@ def test_lstm_samples():
     model = Sequential()
     model.add(LSTM(32, input_dim=64, input_length=10))
     assert model.input_shape == (None, 10, 64) and model.output_shape == (None, 32)
+    assert model.layers[0].get_config()["batch_input_shape"] == [None, 10, 64]
 
     # 作为中间层, 不需要再去定义输入大小:
-    model.add(LSTM(16))
+    # The guide's line fails in every Keras version: LSTM(32) without return_sequences
+    # outputs (None, 32), not a sequence. gkeras refuses it as Keras does, with a hint, and
+    # (as Keras) the model keeps its previous layers.
+    with pytest.raises(ValueError, match="expected ndim=3.*return_sequences=True"):
+        model.add(LSTM(16))
+    assert len(model.layers) == 1 and model.output_shape == (None, 32)
 
     # 要堆叠循环层，必须设置输出到其他循环层的循环层 return_sequences=True
     # 注意你只需在第一层上定义输入大小
@@ -360,9 +365,27 @@ def test_lstm_samples():
     model.add(LSTM(32, return_sequences=True))
     model.add(LSTM(10))
     assert model.output_shape == (None, 10)
+    assert [layer.output_shape for layer in model.layers] == [(None, 10, 64), (None, 10, 32),
+                                                               (None, 10)]
+    out = model.predict(np.random.rand(3, 10, 64).astype("float32"), verbose=0)
+    assert out.shape == (3, 10) and np.all(np.abs(out) < 1)
 
 
-@needs_layer("LSTM")
+def test_stateful_rnn_as_the_guide_describes():
+    # "stateful=True ... 在模型的第一层传入 batch_size=(...) 和 input_shape"
+    from gkeras.models import Sequential
+    from gkeras.layers import LSTM
+    model = Sequential()
+    model.add(LSTM(8, stateful=True, batch_size=4, input_shape=(5, 3)))
+    assert model.output_shape == (4, 8)
+    x = np.random.rand(4, 5, 3).astype("float32")
+    first = model.predict(x, batch_size=4, verbose=0)
+    second = model.predict(x, batch_size=4, verbose=0)  # starts from the first call's states
+    assert not np.allclose(first, second)
+    model.layers[0].reset_states()
+    np.testing.assert_allclose(model.predict(x, batch_size=4, verbose=0), first, rtol=1e-6)
+
+
 def test_recurrent_signatures():
     import gkeras.layers.recurrent
     units = 4
@@ -373,9 +396,14 @@ def test_recurrent_signatures():
     # (samples, timesteps, input_dim) -> (samples, output_dim)
     for layer in (rnn, gru, lstm):
         assert layer(gkeras.layers.Input((10, 64))).shape == (None, units)
+    # "这是循环层的抽象类 ... 无法实例化任何对象": the abstract class refuses to be made
+    with pytest.raises(TypeError, match="abstract base .* use SimpleRNN, GRU or LSTM"):
+        gkeras.layers.recurrent.Recurrent(return_sequences=False, go_backwards=False, stateful=False)
+    # the guide's defaults (Keras 2): hard_sigmoid, GRU reset_after=False
+    assert lstm.get_config()["recurrent_activation"] == "hard_sigmoid"
+    assert gru.get_config()["reset_after"] is False
 
 
-@needs_layer("Embedding")
 def test_embedding_sample():
     from gkeras.models import Sequential
     from gkeras.layers import Embedding
@@ -392,3 +420,11 @@ def test_embedding_sample():
     model.compile('rmsprop', 'mse')
     output_array = model.predict(input_array)
     assert output_array.shape == (32, 10, 64)
+    # each output row is the embedding row of its index
+    table = model.layers[0].get_weights()[0]
+    np.testing.assert_array_equal(output_array, table[input_array])
+
+
+def test_embedding_signature():
+    import gkeras.layers.embeddings
+    gkeras.layers.embeddings.Embedding(1000, 64, mask_zero=False, input_length=None)

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 
+import rnn_reference
 from conv_reference import np_conv, np_conv_transpose, np_depthwise_conv, np_separable_conv
 from gkeras import GradientTape, Tensor, ops
 
@@ -206,6 +207,63 @@ def _pool_cases(op, kind):
                 label=f"{shape} pool={pool} strides={strides} {padding} {data_format}"))
     cases.append(Case(lambda x: op(x, 2), [_distinct(2, 5, 4, 3)],
                       lambda x: _np_pool(x, kind, 2), label="defaults (channels_last)"))
+    return cases
+
+
+def _joined(outputs):
+    """Every output of a recurrent op (outputs, then final states) as one flat vector."""
+    return ops.concatenate([ops.reshape(o, (-1,)) for o in outputs], axis=0)
+
+
+def _np_joined(outputs):
+    return np.concatenate([np.reshape(o, -1) for o in outputs])
+
+
+_RNN_MASK = np.array([[True, True, False, True], [False, True, True, False]])
+
+
+def _recurrent_cases(name, gates, **fixed):
+    """Gradients of x, kernel, recurrent kernel, bias (and initial states) for every option."""
+    op, reference = getattr(ops, name), getattr(rnn_reference, name)
+    n_states = 2 if name == "lstm" else 1
+    batch, steps, features, units = 2, 4, 3, 2
+    bias_shape = (2, 3 * units) if fixed.get("reset_after") else (gates * units,)
+    options = [
+        ("defaults", {}),
+        ("return_sequences", dict(return_sequences=True)),
+        ("go_backwards", dict(go_backwards=True, return_sequences=True)),
+        ("mask", dict(mask=_RNN_MASK, return_sequences=True)),
+        ("mask, last output", dict(mask=_RNN_MASK)),
+        ("mask, go_backwards, zero_output_for_mask",
+         dict(mask=_RNN_MASK, go_backwards=True, return_sequences=True,
+              zero_output_for_mask=True)),
+        ("mask, zero_output_for_mask, last output",
+         dict(mask=_RNN_MASK, zero_output_for_mask=True)),
+        ("recurrent_dropout_mask", dict(recurrent_dropout_mask=RNG.uniform(0, 2, (batch, units)),
+                                        return_sequences=True)),
+        ("time_major", dict(time_major=True, return_sequences=True)),
+        ("hard_sigmoid, linear" if name != "simple_rnn" else "softsign",
+         dict(recurrent_activation="hard_sigmoid", activation="linear")
+         if name != "simple_rnn" else dict(activation="softsign")),
+    ]
+    cases = []
+    for label, opts in options:
+        opts = {**fixed, **opts}
+        shape = (steps, batch, features) if opts.get("time_major") else (batch, steps, features)
+        args = [0.5 * normal(*shape), 0.5 * normal(features, gates * units),
+                0.5 * normal(units, gates * units), 0.5 * normal(*bias_shape)]
+        cases.append(Case(lambda x, k, r, b, o=opts: _joined(op(x, k, r, b, **o)), args,
+                          lambda x, k, r, b, o=opts: _np_joined(reference(x, k, r, b, **o)),
+                          label=label))
+    for go_backwards in (False, True):
+        opts = {**fixed, "mask": _RNN_MASK, "go_backwards": go_backwards,
+                "return_sequences": True}
+        args = [0.5 * normal(batch, steps, features), 0.5 * normal(features, gates * units),
+                0.5 * normal(units, gates * units)] + [normal(batch, units)] * n_states
+        cases.append(Case(
+            lambda x, k, r, *s, o=opts: _joined(op(x, k, r, initial_state=list(s), **o)), args,
+            lambda x, k, r, *s, o=opts: _np_joined(reference(x, k, r, initial_state=list(s), **o)),
+            label=f"initial states, no bias, mask, go_backwards={go_backwards}"))
     return cases
 
 
@@ -453,6 +511,10 @@ TABLE = {
                   atol=1e-4)],
     "max_pool": _pool_cases(ops.max_pool, "max"),
     "average_pool": _pool_cases(ops.average_pool, "average"),
+    "lstm": _recurrent_cases("lstm", 4),
+    "gru": _recurrent_cases("gru", 3, reset_after=True) +
+           _recurrent_cases("gru", 3, reset_after=False),
+    "simple_rnn": _recurrent_cases("simple_rnn", 1),
 }
 
 # Ops whose gradient is not a finite-difference matter; tested by hand below.
@@ -461,8 +523,8 @@ HAND_TESTED = {"stop_gradient"}
 NON_DIFFERENTIABLE = {
     "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and",
     "logical_or", "logical_not", "sign", "round", "floor", "ceil", "argmax", "argmin", "isnan",
-    "isfinite", "zeros_like", "ones_like", "zeros", "ones", "one_hot", "convert_to_tensor",
-    "convert_to_numpy",
+    "isfinite", "any", "all", "zeros_like", "ones_like", "zeros", "ones", "one_hot",
+    "convert_to_tensor", "convert_to_numpy",
 }
 
 
@@ -645,6 +707,8 @@ def test_comparison_operators_and_non_differentiable_ops():
             "logical_and": (ops.logical_and(ta > 0, b > 0), (a > 0) & (b > 0)),
             "logical_or": (ops.logical_or(ta > 0, b > 0), (a > 0) | (b > 0)),
             "logical_not": (ops.logical_not(ta > 0), ~(a > 0)),
+            "any": (ops.any(ta > 2, axis=0), np.any(a > 2, axis=0)),
+            "all": (ops.all(ta < 4, keepdims=True), np.all(a < 4, keepdims=True)),
             "zeros_like": (ops.zeros_like(ta), np.zeros(4)),
             "ones_like": (ops.ones_like(ta), np.ones(4)),
         }

@@ -134,10 +134,12 @@ def test_global_average_pooling_1d_leaves_masked_steps_out():
 
 @pytest.mark.parametrize("make", [layers.MaxPooling1D, layers.AveragePooling1D,
                                   layers.GlobalMaxPooling1D])
-def test_1d_pooling_drops_the_mask(make):
+def test_1d_pooling_refuses_a_mask(make):
+    # as the guide's Keras 2: a layer that cannot use a mask refuses it (Keras 3 only warns)
     x = Tensor(np.ones((2, 4, 3), "float32"))
     x._keras_mask = Tensor(np.array([[True, True, False, False]] * 2))
-    assert make()(x)._keras_mask is None
+    with pytest.raises(TypeError, match="does not support masking"):
+        make()(x)
 
 
 # --- configs, aliases, legacy spellings ------------------------------------------------------

@@ -1,7 +1,7 @@
 """Layers. ``gkeras.layers.Dense`` and the guide's paths (``gkeras.layers.core.Dense``)."""
 from .base import InputSpec, KerasTensor, Layer, get_layer_class
-from .core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Permute, RepeatVector,
-                   Reshape)
+from .core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Masking, Permute,
+                   RepeatVector, Reshape)
 from . import convolutional, merge
 from .lambda_layer import Lambda
 from .convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Convolution1D,
@@ -18,6 +18,10 @@ from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D,
                       GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D)
 from .reshaping import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D,
                         ZeroPadding2D)
+from . import embeddings, recurrent, wrappers
+from .embeddings import Embedding
+from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
+from .wrappers import Bidirectional, TimeDistributed, Wrapper
 
 
 def serialize(layer):

@@ -401,6 +401,14 @@ class Layer:
             masks = [t._keras_mask for t in flat]
             if any(m is not None for m in masks):
                 previous_mask = masks[0] if len(masks) == 1 else masks
+        if previous_mask is not None and not accepts_mask and not self.supports_masking and \
+                type(self).compute_mask is Layer.compute_mask and \
+                any(m is not None for m in flatten(previous_mask)):
+            # as the guide's Keras 2 (Keras 3 only warns): a mask must not vanish silently
+            raise TypeError(f"Layer '{self.name}' ({type(self).__name__}) does not support "
+                            "masking, but its input carries a mask (from Embedding(mask_zero="
+                            "True), Masking or a layer that propagates one). Put a layer that "
+                            "consumes the mask (an RNN, GlobalAveragePooling1D) before it.")
         if accepts_mask and previous_mask is not None:
             kwargs["mask"] = previous_mask
         else:

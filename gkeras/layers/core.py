@@ -1,5 +1,5 @@
 """Core layers: InputLayer/Input, Dense, Activation, Dropout, Flatten, Reshape, Permute,
-RepeatVector."""
+RepeatVector, Masking."""
 import math
 
 import numpy
@@ -310,6 +310,31 @@ class RepeatVector(Layer):
 
     def get_config(self):
         return {**super().get_config(), "n": self.n}
+
+
+class Masking(Layer):
+    """Mask the timesteps whose features all equal ``mask_value``: their outputs are 0 and
+    the output mask (``(batch, timesteps)``, False there) makes recurrent layers skip them."""
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.any(ops.not_equal(inputs, self.mask_value), axis=-1)
+
+    def call(self, inputs):
+        keep = ops.any(ops.not_equal(inputs, self.mask_value), axis=-1, keepdims=True)
+        outputs = ops.multiply(inputs, ops.cast(keep, inputs.dtype))
+        outputs._keras_mask = ops.squeeze(keep, -1)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
 
 
 from .lambda_layer import Lambda  # noqa: E402,F401  (Keras 2's keras.layers.core.Lambda)

@@ -260,6 +260,13 @@ class Model(Trainer, Saving, Layer):
         self.call(args if len(args) > 1 else args[0])
 
     # --- introspection ---------------------------------------------------------------------
+    def reset_states(self):
+        """Zero the carried states of every stateful layer (Keras 2's ``Model.reset_states``)."""
+        for layer in self._flatten_layers():
+            if layer is not self and getattr(layer, "stateful", False) and \
+                    hasattr(layer, "reset_states"):
+                layer.reset_states()
+
     def get_layer(self, name=None, index=None):
         """The layer called ``name``, or at position ``index`` of ``layers``."""
         if index is not None and name is not None:

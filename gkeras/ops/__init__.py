@@ -6,7 +6,8 @@ with the active backend's array module, and records its backward closure when a
 
 ``core`` holds conversion, creation and shape ops, ``math`` elementwise, linear-algebra and
 reduction ops, ``nn`` the activation ops, ``convolution`` the convolution ops, ``pooling``
-max and average pooling; all are re-exported here.
+max and average pooling, ``recurrent`` the LSTM, GRU and SimpleRNN sequence ops; all are
+re-exported here.
 """
 from ..autograd import Tensor
 from .core import *  # noqa: F401,F403
@@ -19,11 +20,14 @@ from .nn import *  # noqa: F401,F403
 from .nn import __all__ as _nn_names
 from .pooling import *  # noqa: F401,F403
 from .pooling import __all__ as _pooling_names
+from .recurrent import *  # noqa: F401,F403
+from .recurrent import __all__ as _recurrent_names
 from .core import getitem, reshape, transpose, cast
 from .math import (abs, add, divide, equal, greater, greater_equal, less, less_equal, matmul,
                    multiply, negative, not_equal, power, subtract)
 
-__all__ = _core_names + _math_names + _nn_names + _convolution_names + _pooling_names
+__all__ = (_core_names + _math_names + _nn_names + _convolution_names + _pooling_names +
+           _recurrent_names)
 
 # --- operators on Tensor -------------------------------------------------------------------
 

@@ -259,7 +259,8 @@ def take(x, indices, axis=None):
     axis %= xv.ndim
 
     def backward(g):
-        grad = xp.zeros_like(xv)
+        # zeros, not zeros_like: a fresh zeroed allocation skips a memset of a large table
+        grad = xp.zeros(xv.shape, dtype=xv.dtype)
         moved = xp.moveaxis(grad, axis, 0)
         gm = xp.moveaxis(g, tuple(range(axis, axis + idx.ndim)), tuple(range(idx.ndim)))
         xp.add.at(moved, idx, gm)

@@ -10,9 +10,9 @@ from .core import _inverse, _nondiff, _shape, _t, _unbroadcast, _xp, cast
 
 
 __all__ = [
-    "abs", "absolute", "add", "argmax", "argmin", "ceil", "clip", "cos", "divide", "equal",
-    "erf", "exp", "expm1", "floor", "greater", "greater_equal", "isfinite", "isnan", "less",
-    "less_equal", "linear", "log", "log1p", "logical_and", "logical_not", "logical_or",
+    "abs", "absolute", "add", "all", "any", "argmax", "argmin", "ceil", "clip", "cos", "divide",
+    "equal", "erf", "exp", "expm1", "floor", "greater", "greater_equal", "isfinite", "isnan",
+    "less", "less_equal", "linear", "log", "log1p", "logical_and", "logical_not", "logical_or",
     "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "multiply", "negative",
     "norm", "not_equal", "power", "prod", "reciprocal", "round", "sign", "sin", "softsign",
     "sqrt", "square", "std", "subtract", "sum", "tanh", "tensordot", "true_divide", "var",
@@ -120,6 +120,8 @@ argmin = _nondiff(lambda xp, a, axis=None, keepdims=False: xp.argmin(a, axis=axi
                                                                       keepdims=keepdims))
 isnan = _nondiff(lambda xp, a: xp.isnan(a))
 isfinite = _nondiff(lambda xp, a: xp.isfinite(a))
+any = _nondiff(lambda xp, a, axis=None, keepdims=False: xp.any(a, axis=axis, keepdims=keepdims))
+all = _nondiff(lambda xp, a, axis=None, keepdims=False: xp.all(a, axis=axis, keepdims=keepdims))
 # --- elementwise unary -----------------------------------------------------------------
 
 def _unary(forward, derivative):

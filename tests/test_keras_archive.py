@@ -254,3 +254,66 @@ def test_h5_from_keras3_means_keras3s_hard_sigmoid(tmp_path):
     linear = x @ model.get_weights()[0] + model.get_weights()[1]
     np.testing.assert_allclose(restored.predict(x, verbose=0), np.clip(linear + 3, 0, 6) / 6,
                                atol=1e-6)
+
+
+# --- recurrent layers ---------------------------------------------------------------------------
+def test_keras3_recurrent_archive():
+    """Embedding (mask_zero), Bidirectional LSTM, GRU reset_after both ways, TimeDistributed,
+    SimpleRNN; Keras 3 keeps a recurrent layer's weights under `<layer>/cell/vars`."""
+    ref = np.load(fixture("k3a_recurrent.npz"))
+    model = gkeras.models.load_model(fixture("k3a_recurrent.keras"))
+    np.testing.assert_allclose(model.predict(ref["x"], verbose=0), ref["y"], atol=1e-6)
+    assert [layer.reset_after for layer in model.layers if type(layer).__name__ == "GRU"] == \
+        [True, False]
+    assert type(model.optimizer).__name__ == "RMSprop" and int(model.optimizer.iterations) == 1
+
+
+def test_keras3_hard_sigmoid_in_a_recurrent_step_is_refused_clearly(tmp_path):
+    """Keras 3's hard_sigmoid (relu6(x + 3) / 6) as a recurrent_activation: the fused recurrent
+    step does not have it, so loading says so instead of computing Keras 2's function."""
+    with zipfile.ZipFile(fixture("k3a_recurrent.keras")) as z:
+        config = json.loads(z.read("config.json"))
+        weights = z.read("model.weights.h5")
+    gru = next(spec for spec in config["config"]["layers"] if spec["class_name"] == "GRU")
+    gru["config"]["recurrent_activation"] = "hard_sigmoid"
+    with zipfile.ZipFile(tmp_path / "hs.keras", "w") as z:
+        z.writestr("config.json", json.dumps(config))
+        z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1"}))
+        z.writestr("model.weights.h5", weights)
+    with pytest.raises(ValueError, match="recurrent_activation='keras3_hard_sigmoid'"):
+        gkeras.models.load_model(tmp_path / "hs.keras")
+
+
+def recurrent_model():
+    model = gkeras.Sequential([
+        layers.Embedding(12, 4, mask_zero=True, input_length=6),
+        layers.Bidirectional(layers.LSTM(3, return_sequences=True)),
+        layers.GRU(3, return_sequences=True, reset_after=True),
+        layers.GRU(2, return_sequences=True),  # the guide's reset_after=False, hard_sigmoid
+        layers.SimpleRNN(2)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+@pytest.mark.parametrize("filename", ["r.keras", "r.weights.h5"])
+def test_recurrent_round_trip_in_keras3s_layout(tmp_path, filename):
+    x = np.random.default_rng(3).integers(0, 12, (5, 6))
+    x[0, 3:] = 0
+    model = recurrent_model()
+    model.fit(x, np.zeros((5, 2), "float32"), epochs=1, verbose=0)
+    if filename.endswith(".keras"):
+        model.save(tmp_path / filename)
+        restored = gkeras.models.load_model(tmp_path / filename)
+        assert int(restored.optimizer.iterations) == 1
+        with zipfile.ZipFile(tmp_path / filename) as z:
+            weights = z.read("model.weights.h5")
+    else:
+        model.save_weights(tmp_path / filename)
+        restored = recurrent_model()
+        restored.load_weights(tmp_path / filename)
+        weights = (tmp_path / filename).read_bytes()
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+    with h5py.File(io.BytesIO(weights), "r") as f:  # Keras 3's places for a cell's weights
+        assert f["layers/bidirectional/forward_layer/cell/vars/0"].shape == (4, 12)
+        assert f["layers/gru/cell/vars/2"].shape == (2, 9)
+        assert len(f["layers/gru/vars"]) == 0

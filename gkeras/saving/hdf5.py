@@ -169,6 +169,15 @@ def _with_learning_rate(names, values, optimizer):
     if not names or names[0].split(":")[0] != "iteration" or \
             any("learning_rate" in name for name in names):
         return values
+    return from_tf_keras(values, optimizer)
+
+
+def from_tf_keras(values, optimizer):
+    """``tf_keras``'s optimizer state (``[iteration, *slots]``) in gkeras's order: the learning
+    rate (not saved) is the compiled one, and SGD without momentum drops the momentum slots
+    ``tf_keras`` creates but never uses."""
+    if type(optimizer).__name__ == "SGD" and not getattr(optimizer, "momentum", 0):
+        values = values[:1]
     return insert_learning_rate(values, optimizer)
 
 

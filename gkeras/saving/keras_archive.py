@@ -17,7 +17,7 @@ import numpy
 
 from . import compat, safety
 from .files import atomic_path
-from .hdf5 import (_compile_from_config, _training_config, insert_learning_rate,
+from .hdf5 import (_compile_from_config, _training_config, from_tf_keras,
                    set_optimizer_state)
 from .weights_h5 import _load_keras3_file, _write_keras3_object
 
@@ -228,7 +228,7 @@ def load_archive(filepath, custom_objects=None, compile=True, safe_mode=True):
                 group = f["optimizer/vars"]
                 values = [numpy.asarray(group[str(i)]) for i in range(len(group))]
                 if not compat.is_keras3(version):  # tf_keras saves no learning rate
-                    values = insert_learning_rate(values, model.optimizer)
+                    values = from_tf_keras(values, model.optimizer)
                 set_optimizer_state(model, values, filepath)
     return model
 

@@ -161,9 +161,19 @@ def _is_layer(value):
     return isinstance(value, Layer)
 
 
+def _weights_in_cell(layer):
+    """Keras 3 (and tf_keras) keep a recurrent layer's weights in its ``cell``: they are saved
+    under ``<layer>/cell/vars``; gkeras's recurrent layers own them directly."""
+    from ..layers.recurrent import Recurrent
+    return isinstance(layer, Recurrent)
+
+
 def _write_keras3_object(group, obj, visited):
     own = group.create_group("vars")
     own.attrs["name"] = obj.name
+    if _weights_in_cell(obj):
+        own = group.create_group("cell/vars")
+        own.attrs["name"] = f"{_keras_snake_case(type(obj).__name__)}_cell"
     for i, w in enumerate(_own_variables(obj)):
         own.create_dataset(str(i), data=w.numpy())
     for path, layer in _keras3_entries(obj, visited):
@@ -180,9 +190,13 @@ def _read_vars(group):
 def _keras3_pairs(group, obj, path, skip_mismatch, visited, used):
     """Check ``obj``'s weights against ``group`` (recursively) and list what to assign."""
     own = _own_variables(obj)
-    values = _read_vars(group)
     used.add(group.name)
-    pairs = _match(obj, own, values, f"'{group.name}/vars'", skip_mismatch) \
+    source = group
+    if _weights_in_cell(obj) and "cell" in group:
+        source = group["cell"]
+        used.add(source.name)
+    values = _read_vars(source)
+    pairs = _match(obj, own, values, f"'{source.name}/vars'", skip_mismatch) \
         if own or values else []
     for sub, layer in _keras3_entries(obj, visited):
         if sub in group:

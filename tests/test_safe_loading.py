@@ -3,6 +3,7 @@ file) run nothing under the default safe_mode=True, in both formats."""
 import codecs
 import json
 import marshal
+import os
 import zipfile
 
 import h5py
@@ -120,3 +121,27 @@ def test_named_function_that_cannot_be_found(tmp_path):
     with pytest.raises(ValueError, match="Lambda layer 'lost': cannot find the function "
                                          "'helper'.*custom_objects"):
         gkeras.models.load_model(path, safe_mode=False)
+
+
+def test_damaged_and_foreign_hdf5_files_name_the_file(tmp_path):
+    fixture = os.path.join(os.path.dirname(__file__), "fixtures", "k2_dense.h5")
+    data = open(fixture, "rb").read()
+    (tmp_path / "cut.h5").write_bytes(data[: len(data) * 2 // 3])
+    model = gkeras.Sequential([gkeras.layers.Dense(8, input_shape=(6,)),
+                               gkeras.layers.Dense(5), gkeras.layers.Dense(3)])
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match=r"load_model: '.*cut\.h5' is damaged or truncated.*"
+                                         r"expected a Keras model file"):
+        gkeras.models.load_model(tmp_path / "cut.h5")
+    with pytest.raises(ValueError, match=r"load_weights: '.*cut\.h5' is damaged or truncated"):
+        model.load_weights(tmp_path / "cut.h5")
+    (tmp_path / "image.h5").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    with pytest.raises(ValueError, match=r"image\.h5' is not an HDF5 file"):
+        model.load_weights(tmp_path / "image.h5")
+    small = gkeras.Sequential([gkeras.layers.Dense(3, input_shape=(6,))])
+    small_before = [w.copy() for w in small.get_weights()]
+    with pytest.raises(ValueError, match=r"load_weights: '.*k2_dense\.h5': Layer count "
+                                         r"mismatch.*3 layer\(s\).*1 layer\(s\)"):
+        small.load_weights(fixture)
+    for got, want in zip(model.get_weights() + small.get_weights(), before + small_before):
+        np.testing.assert_array_equal(got, want)

@@ -30,6 +30,25 @@ def _open_hdf5(filepath, what):
     return h5py.File(name, "r")
 
 
+@contextlib.contextmanager
+def naming_file(filepath, what, expected="a Keras HDF5 file"):
+    """Errors met while reading ``filepath`` name it: a mismatch (``ValueError``) gets the file
+    name in front; a damaged or truncated file (``OSError``/``KeyError`` from h5py) becomes a
+    ``ValueError`` that says what was expected."""
+    name = os.fspath(filepath)
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except ValueError as e:
+        if repr(name) in str(e):
+            raise
+        raise ValueError(f"{what}: {name!r}: {e}") from None
+    except (OSError, KeyError) as e:
+        raise ValueError(f"{what}: {name!r} is damaged or truncated ({e}); expected "
+                         f"{expected}.") from None
+
+
 
 def _new_temporary_file(directory):
     """An empty, uniquely named file in ``directory`` with the umask's permissions (mkstemp's

@@ -15,7 +15,7 @@ import numpy
 
 from . import compat, safety
 from .files import (_atomic_write, _check_h5_name, _is_keras3_weights_name, _open_hdf5,
-                    _read_names, _text, _write_names)
+                    _read_names, _text, _write_names, naming_file)
 from .weights_h5 import KERAS_VERSION, _load_keras2_group, _write_keras2_weights
 
 
@@ -117,7 +117,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     saved state (step count, slots) restored. Code in the file (Lambda) runs only with
     ``safe_mode=False``."""
     from ..models import model_from_config
-    with _open_hdf5(filepath, "load_model") as f:
+    with naming_file(filepath, "load_model", "a Keras model file written by save"), \
+            _open_hdf5(filepath, "load_model") as f:
         raw = f.attrs.get("model_config")
         if raw is None:
             raise ValueError(f"load_model: {os.fspath(filepath)!r} holds no model config: it "

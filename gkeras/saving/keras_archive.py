@@ -16,7 +16,7 @@ import h5py
 import numpy
 
 from . import compat, safety
-from .files import atomic_path
+from .files import atomic_path, naming_file
 from .hdf5 import (_compile_from_config, _training_config, from_tf_keras,
                    set_optimizer_state)
 from .weights_h5 import _load_keras3_file, _write_keras3_object
@@ -24,6 +24,8 @@ from .weights_h5 import _load_keras3_file, _write_keras3_object
 # the Keras version whose archive format gkeras writes
 KERAS3_VERSION = "3.15.1"
 _CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
+_EXPECTED = ("a Keras '.keras' archive (a zip file holding config.json, metadata.json and "
+             "model.weights.h5)")
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -167,8 +169,7 @@ def _read_archive(filepath, what):
     name = os.fspath(filepath)
     if not os.path.exists(name):
         raise FileNotFoundError(f"{what}: no such file: {name!r}.")
-    expected = ("a Keras '.keras' archive (a zip file holding config.json, metadata.json and "
-                "model.weights.h5)")
+    expected = _EXPECTED
     if not zipfile.is_zipfile(name):
         raise ValueError(f"{what}: {name!r} is not a zip file; expected {expected}.")
     try:
@@ -211,11 +212,9 @@ def load_archive(filepath, custom_objects=None, compile=True, safe_mode=True):
     config = compat.activations_for(config, version)
     with safety.loading(safe_mode, custom_objects):
         model = model_from_config(config, custom_objects=custom_objects)
-    with _open_weights(weights, filepath, "load_model") as f:
-        try:
-            _load_keras3_file(f, model, by_name=False, skip_mismatch=False)
-        except ValueError as e:
-            raise ValueError(f"load_model: {os.fspath(filepath)!r}: {e}") from None
+    with naming_file(filepath, "load_model", _EXPECTED), \
+            _open_weights(weights, filepath, "load_model") as f:
+        _load_keras3_file(f, model, by_name=False, skip_mismatch=False)
         compile_config = config.get("compile_config")
         if compile and compile_config:
             training = {"optimizer_config": compile_config.get("optimizer"),
@@ -236,5 +235,6 @@ def load_archive(filepath, custom_objects=None, compile=True, safe_mode=True):
 def load_archive_weights(model, filepath, by_name=False, skip_mismatch=False):
     """``model.load_weights('x.keras')``: the layer weights of an archive."""
     _, _, weights = _read_archive(filepath, "load_weights")
-    with _open_weights(weights, filepath, "load_weights") as f:
+    with naming_file(filepath, "load_weights", _EXPECTED), \
+            _open_weights(weights, filepath, "load_weights") as f:
         _load_keras3_file(f, model, by_name, skip_mismatch)

@@ -15,7 +15,7 @@ import h5py
 import numpy
 
 from .files import (_atomic_write, _check_h5_name, _decode, _is_keras3_weights_name,
-                    _open_hdf5, _shapes, _text)
+                    _open_hdf5, _shapes, _text, naming_file)
 
 KERAS_VERSION = "2.15.0"
 
@@ -268,7 +268,8 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
     ``skip_mismatch=True`` skips (with a warning) layers whose weight count or shapes differ.
     Nothing is changed when an error is raised."""
     _check_h5_name(filepath, "load_weights")
-    with _open_hdf5(filepath, "load_weights") as f:
+    with naming_file(filepath, "load_weights", "a Keras weights file"), \
+            _open_hdf5(filepath, "load_weights") as f:
         group = f["model_weights"] if "model_weights" in f else f
         if "layer_names" in group.attrs:
             _load_keras2_group(group, model, by_name, skip_mismatch)

@@ -135,8 +135,8 @@ def test_archive_layout_is_keras3s(tmp_path):
         metadata = json.loads(z.read("metadata.json"))
         weights = z.read("model.weights.h5")
     assert metadata["keras_version"].startswith("3.")
-    assert (config["module"], config["class_name"]) == ("keras.src.models.functional",
-                                                       "Functional")
+    assert config["module"] == "keras.src.models.functional"
+    assert config["class_name"] == "Functional"
     by_name = {spec["config"]["name"]: spec for spec in config["config"]["layers"]}
     assert by_name["image"]["config"]["batch_shape"] == [None, 6, 6, 2]
     assert by_name["out_a"]["module"] == "keras.layers"
@@ -317,3 +317,24 @@ def test_recurrent_round_trip_in_keras3s_layout(tmp_path, filename):
         assert f["layers/bidirectional/forward_layer/cell/vars/0"].shape == (4, 12)
         assert f["layers/gru/cell/vars/2"].shape == (2, 9)
         assert len(f["layers/gru/vars"]) == 0
+
+
+def test_loss_and_metric_objects_round_trip(tmp_path):
+    a = layers.Input((3,), name="a")
+    model = gkeras.Model(a, [layers.Dense(2, name="y1")(a),
+                             layers.Dense(1, activation="sigmoid", name="y2")(a)])
+    model.compile(gkeras.optimizers.RMSprop(0.01),
+                  loss={"y1": gkeras.losses.Huber(delta=0.5), "y2": "binary_crossentropy"},
+                  metrics={"y1": [gkeras.metrics.MeanAbsoluteError()],
+                           "y2": ["accuracy", gkeras.metrics.BinaryAccuracy(threshold=0.3)]})
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype("float32")
+    y = [np.ones((8, 2), "float32"), np.ones((8, 1), "float32")]
+    model.fit(x, y, verbose=0, epochs=1)
+    model.save(tmp_path / "objs.keras")
+    with zipfile.ZipFile(tmp_path / "objs.keras") as z:
+        compile_config = json.loads(z.read("config.json"))["compile_config"]
+    assert compile_config["loss"]["y1"]["module"] == "keras.losses"
+    assert compile_config["metrics"]["y2"][1]["module"] == "keras.metrics"
+    restored = gkeras.models.load_model(tmp_path / "objs.keras")
+    assert restored.evaluate(x, y, verbose=0, return_dict=True) == \
+        model.evaluate(x, y, verbose=0, return_dict=True)

@@ -49,7 +49,6 @@ def naming_file(filepath, what, expected="a Keras HDF5 file"):
                          f"{expected}.") from None
 
 
-
 def _new_temporary_file(directory):
     """An empty, uniquely named file in ``directory`` with the umask's permissions (mkstemp's
     0600 would carry over to the saved file)."""
@@ -68,7 +67,6 @@ def _fsync(path):
         os.fsync(fd)
     finally:
         os.close(fd)
-
 
 
 @contextlib.contextmanager
@@ -135,4 +133,3 @@ def _read_names(group, key):
         names += _decode(group.attrs[f"{key}{i}"])
         i += 1
     return names
-

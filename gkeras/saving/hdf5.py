@@ -247,7 +247,7 @@ def _optimizer_from_config(config, custom_objects):
 
 
 def _compile_from_config(model, training, custom_objects, filepath):
-    from .. import losses, metrics, optimizers
+    from .. import losses, metrics
     names = model.output_names
 
     def loss(value):

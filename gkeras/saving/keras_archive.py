@@ -38,8 +38,7 @@ def _module_for(key, class_name):
         return "keras"
     for suffix, module in (("initializer", "keras.initializers"),
                            ("regularizer", "keras.regularizers"),
-                           ("constraint", "keras.constraints"), ("optimizer", "keras.optimizers"),
-                           ("loss", "keras.losses"), ("metrics", "keras.metrics")):
+                           ("constraint", "keras.constraints")):
         if key and key.endswith(suffix):
             return module
     return "keras.layers"
@@ -81,12 +80,18 @@ def _input_shapes_to_keras3(layers):
     return layers
 
 
-def to_keras3_config(value, key=None):
-    """gkeras's (Keras 2 style) config with Keras 3's object fields added."""
+def to_keras3_config(value, key=None, module=None):
+    """gkeras's (Keras 2 style) config with Keras 3's object fields added; ``module`` is the
+    one of every serialized object in ``value`` (losses, metrics), else found from the key."""
     if isinstance(value, list):
-        return [to_keras3_config(v, key) for v in value]
+        return [to_keras3_config(v, key, module) for v in value]
     if not isinstance(value, dict):
         return value
+    if module is not None:
+        out = {k: to_keras3_config(v, k, module) for k, v in value.items()}
+        if "class_name" in value and "config" in value and "module" not in value:
+            out = {"module": module, **out, "registered_name": None}
+        return out
     if "class_name" in value and "config" in value and "module" not in value:
         class_name = value["class_name"]
         if class_name == "Model":
@@ -108,10 +113,11 @@ def _compile_config(model):
     training = _training_config(model)
     if training is None:
         return None
-    optimizer = to_keras3_config(training["optimizer_config"], "optimizer")
-    return {"optimizer": optimizer, "loss": to_keras3_config(training["loss"], "loss"),
+    return {"optimizer": to_keras3_config(training["optimizer_config"],
+                                          module="keras.optimizers"),
+            "loss": to_keras3_config(training["loss"], module="keras.losses"),
             "loss_weights": training["loss_weights"],
-            "metrics": to_keras3_config(training["metrics"], "metrics"),
+            "metrics": to_keras3_config(training["metrics"], module="keras.metrics"),
             "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
             "jit_compile": False}
 

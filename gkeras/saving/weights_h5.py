@@ -279,4 +279,3 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False):
             raise ValueError(f"load_weights: {os.fspath(filepath)!r} is an HDF5 file but not "
                              "a Keras weights file (neither the Keras 2 'layer_names' layout "
                              "nor the Keras 3 'layers/<name>/vars' layout).")
-

@@ -3,6 +3,7 @@ import numpy
 
 from .. import kernels
 from .numpy_backend import NumpyBackend
+from .numpy_rnn import ACTIVATIONS
 
 
 def import_cupy():
@@ -34,6 +35,7 @@ class CupyBackend(NumpyBackend):
 
     def __init__(self, xp=None):
         super().__init__(xp if xp is not None else import_cupy())
+        self._placeholders = {}  # dtype -> a one-element array for unused pointer arguments
 
     def to_numpy(self, array):
         return self.xp.asnumpy(array)
@@ -107,11 +109,161 @@ class CupyBackend(NumpyBackend):
         self._launch("avg_pool_backward", window, _contiguous(dy), dx)
         return dx
 
+    # --- recurrent step primitives (contract: backends/numpy_rnn.py): kernels/rnn.cu ----------
+    # One launch per step primitive, one thread per (row, unit); the time loops (rnn_loops.py,
+    # inherited) run the GEMMs through xp.matmul (cuBLAS). Nothing is read from the device.
+
+    def lstm_step_forward(self, xw, hu, h_prev, c_prev, mask, gates, h, c, act_c, activation,
+                          recurrent_activation):
+        if not kernels.has_kernels_for(h.dtype):
+            return super().lstm_step_forward(xw, hu, h_prev, c_prev, mask, gates, h, c, act_c,
+                                             activation, recurrent_activation)
+        self._step("lstm_step_forward", h, xw, hu, h_prev, c_prev, self._mask(mask), gates, h,
+                   c, act_c, *self._unit_geometry(h, mask), _code(activation),
+                   _code(recurrent_activation))
+
+    def lstm_step_backward(self, dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, dc_prev,
+                           activation, recurrent_activation):
+        if not kernels.has_kernels_for(dh.dtype):
+            return super().lstm_step_backward(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry,
+                                              dc_prev, activation, recurrent_activation)
+        carry = dh_carry if mask is not None else self._placeholder(dh.dtype)
+        self._step("lstm_step_backward", dh, dh, dc, gates, c_prev, act_c, self._mask(mask), dz,
+                   carry, dc_prev, *self._unit_geometry(dh, mask), _code(activation),
+                   _code(recurrent_activation))
+
+    def gru_step_forward(self, xw, hu, recurrent_bias, h_prev, mask, gates, h, activation,
+                         recurrent_activation):
+        if not kernels.has_kernels_for(h.dtype):
+            return super().gru_step_forward(xw, hu, recurrent_bias, h_prev, mask, gates, h,
+                                            activation, recurrent_activation)
+        has_bias = recurrent_bias is not None
+        bias = recurrent_bias if has_bias else self._placeholder(h.dtype)
+        total, units, masked = self._unit_geometry(h, mask)
+        self._step("gru_step_forward", h, xw, hu, bias, h_prev, self._mask(mask), gates, h,
+                   total, units, int(has_bias), masked, _code(activation),
+                   _code(recurrent_activation))
+
+    def gru_step_backward(self, dh, gates, h_prev, mask, dxw, dhu, dh_carry, activation,
+                          recurrent_activation):
+        if not kernels.has_kernels_for(dh.dtype):
+            return super().gru_step_backward(dh, gates, h_prev, mask, dxw, dhu, dh_carry,
+                                             activation, recurrent_activation)
+        self._step("gru_step_backward", dh, dh, gates, h_prev, self._mask(mask), dxw, dhu,
+                   dh_carry, *self._unit_geometry(dh, mask), _code(activation),
+                   _code(recurrent_activation))
+
+    def gru_gates_forward(self, xw, hu_zr, hd, gates, rh, recurrent_activation):
+        if not kernels.has_kernels_for(rh.dtype):
+            return super().gru_gates_forward(xw, hu_zr, hd, gates, rh, recurrent_activation)
+        total, units, _ = self._unit_geometry(rh, None)
+        self._step("gru_gates_forward", rh, xw, hu_zr, hd, gates, rh, total, units,
+                   _code(recurrent_activation))
+
+    def gru_output_forward(self, xw, rhu, h_prev, mask, gates, h, activation):
+        if not kernels.has_kernels_for(h.dtype):
+            return super().gru_output_forward(xw, rhu, h_prev, mask, gates, h, activation)
+        self._step("gru_output_forward", h, xw, rhu, h_prev, self._mask(mask), gates, h,
+                   *self._unit_geometry(h, mask), _code(activation))
+
+    def gru_output_backward(self, dh, gates, h_prev, mask, dxw, dh_carry, activation):
+        if not kernels.has_kernels_for(dh.dtype):
+            return super().gru_output_backward(dh, gates, h_prev, mask, dxw, dh_carry,
+                                               activation)
+        self._step("gru_output_backward", dh, dh, gates, h_prev, self._mask(mask), dxw,
+                   dh_carry, *self._unit_geometry(dh, mask), _code(activation))
+
+    def gru_gates_backward(self, drh, gates, hd, dxw, recurrent_activation):
+        if not kernels.has_kernels_for(drh.dtype):
+            return super().gru_gates_backward(drh, gates, hd, dxw, recurrent_activation)
+        total, units, _ = self._unit_geometry(drh, None)
+        self._step("gru_gates_backward", drh, drh, gates, hd, dxw, total, units,
+                   _code(recurrent_activation))
+
+    def simple_rnn_step_forward(self, xw, hu, h_prev, mask, h, activation):
+        if not kernels.has_kernels_for(h.dtype):
+            return super().simple_rnn_step_forward(xw, hu, h_prev, mask, h, activation)
+        self._step("simple_rnn_step_forward", h, xw, hu, h_prev, self._mask(mask), h,
+                   *self._unit_geometry(h, mask), _code(activation))
+
+    def simple_rnn_step_backward(self, dh, h, mask, dz, dh_carry, activation):
+        if not kernels.has_kernels_for(dh.dtype):
+            return super().simple_rnn_step_backward(dh, h, mask, dz, dh_carry, activation)
+        carry = dh_carry if mask is not None else self._placeholder(dh.dtype)
+        self._step("simple_rnn_step_backward", dh, dh, h, self._mask(mask), dz, carry,
+                   *self._unit_geometry(dh, mask), _code(activation))
+
+    @staticmethod
+    def _unit_geometry(state, mask):
+        """``(total, units, masked)`` of a step over the ``(B, u)`` array ``state``."""
+        return state.size, state.shape[-1], int(mask is not None)
+
+    def _mask(self, mask):
+        """The ``(B, 1)`` step mask as the kernels' ``(B,)`` bool array (a view), or a
+        placeholder the kernels do not read when there is none."""
+        if mask is None:
+            return self._placeholder(numpy.bool_)
+        return mask.reshape(-1).astype(numpy.bool_, copy=False)
+
+    def _placeholder(self, dtype):
+        """A one-element array for a pointer argument the kernel does not use (kept, so no
+        step allocates one)."""
+        dtype = numpy.dtype(dtype)
+        if dtype not in self._placeholders:
+            self._placeholders[dtype] = self.xp.zeros((1,), dtype)
+        return self._placeholders[dtype]
+
+    def _step(self, name, like, *args):
+        """Launches step kernel ``name`` with one thread per element of ``like``. The kernels
+        index dense row-major arrays: a strided view (the contract allows them; the time loops
+        pass none) goes through a C-ordered copy, copied back if the kernel writes it."""
+        kernel = kernels.get(self.xp, name, like.dtype)
+        staged, call = [], []
+        for parameter, arg in zip(kernel.parameters, args):
+            if parameter.pointer and not arg.flags.c_contiguous:
+                copy = self.xp.ascontiguousarray(arg)
+                if not parameter.const:
+                    staged.append((arg, copy))
+                arg = copy
+            call.append(arg)
+        kernel(like.size, *call)
+        for view, copy in staged:
+            view[...] = copy
+
+    # --- row gather gradient (Embedding): a deterministic gather, no atomics ------------------
+
+    def take_backward(self, indices, dy, rows):
+        if not kernels.has_kernels_for(dy.dtype):
+            return super().take_backward(indices, dy, rows)
+        xp = self.xp
+        flat = indices.reshape(-1).astype(numpy.int64)
+        flat = xp.where(flat < 0, flat + rows, flat)
+        columns = 1
+        for n in dy.shape[indices.ndim:]:
+            columns *= n
+        # update rows grouped by table row, in their original order within a group (stable)
+        order = xp.argsort(flat, kind="stable")
+        starts = xp.searchsorted(flat[order], xp.arange(rows + 1, dtype=numpy.int64))
+        grad = xp.empty((rows,) + dy.shape[indices.ndim:], dtype=dy.dtype)
+        updates = _contiguous(dy.reshape(flat.size, columns))
+        total = rows * columns
+        kernels.get(xp, "embedding_gradient", dy.dtype)(total, updates, order, starts, grad,
+                                                        total, columns)
+        return grad
+
     def _launch(self, name, window, *arrays):
         """Kernel ``name`` on ``arrays`` (outputs last), one thread per output element."""
         total = arrays[-1].size
         dtype = arrays[0].dtype  # the element type: the first array is never argmax
         kernels.get(self.xp, name, dtype)(total, *arrays, total, *window)
+
+
+def _code(activation):
+    """The kernels' code of a recurrent activation: its index in ``ACTIVATIONS``."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unsupported recurrent activation {activation!r}; supported: "
+                         f"{', '.join(ACTIVATIONS)}.")
+    return ACTIVATIONS.index(activation)
 
 
 def _contiguous(array):

@@ -196,6 +196,17 @@ class NumpyBackend:
         return numpy_pool.avg_pool_backward(self.xp, dy, x_shape, pool_size, strides, padding,
                                             channels_last)
 
+    # --- row gather (Embedding) ----------------------------------------------------------------
+    def take_backward(self, indices, dy, rows):
+        """The gradient of ``table[indices]`` w.r.t. a table of ``rows`` rows: each row of
+        ``dy`` (``indices.shape + row shape``) summed into the row it was read from, in the
+        order of ``indices`` (a repeated index accumulates). Indices are ints in
+        ``[-rows, rows)``."""
+        # zeros, not zeros_like: a fresh zeroed allocation skips a memset of a large table
+        grad = self.xp.zeros((rows,) + dy.shape[indices.ndim:], dtype=dy.dtype)
+        self.xp.add.at(grad, indices, dy)
+        return grad
+
     # --- recurrent layers: fused per-step gate math (contract in numpy_rnn.py) ----------------
     def lstm_step_forward(self, *args):
         numpy_rnn.lstm_step_forward(self.xp, *args)

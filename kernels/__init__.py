@@ -16,7 +16,7 @@ import re
 
 import numpy
 
-SOURCES = ("conv.cu", "pooling.cu")
+SOURCES = ("conv.cu", "pooling.cu", "rnn.cu")
 # The element types every kernel is instantiated for, and their C++ names.
 ELEMENT_TYPES = {numpy.dtype("float32"): "float", numpy.dtype("float64"): "double"}
 COMPILE_OPTIONS = ("--std=c++17",)
@@ -27,13 +27,15 @@ MAX_BLOCKS = 65536
 _DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 _PRELUDE = "common.cuh"
 _KERNEL = re.compile(r"template\s*<\s*typename\s+T\s*>\s*__global__\s+void\s+(\w+)\s*\(([^)]*)\)")
-_PARAMETER = re.compile(r"(const\s+)?(T|int|long long)\s*(\*)?\s*(\w+)")
+_PARAMETER = re.compile(r"(const\s+)?(T|int|long long|bool)\s*(\*)?\s*(\w+)")
 # C++ types of scalar and pointer parameters other than T, as NumPy dtypes
-_FIXED_TYPES = {"int": numpy.dtype("int32"), "long long": numpy.dtype("int64")}
+_FIXED_TYPES = {"int": numpy.dtype("int32"), "long long": numpy.dtype("int64"),
+                "bool": numpy.dtype("bool")}
 
 
 class Parameter:
-    """One kernel parameter: ``name``, C++ ``type`` ('T', 'int', 'long long'), ``pointer``."""
+    """One kernel parameter: ``name``, C++ ``type`` ('T', 'int', 'long long', 'bool'),
+    ``pointer``."""
 
     __slots__ = ("name", "type", "pointer", "const")
 
@@ -70,7 +72,7 @@ def signatures(code):
             match = _PARAMETER.fullmatch(" ".join(text.split()))
             if match is None:
                 raise ValueError(f"kernel {name}: parameter {text.strip()!r} is not one of "
-                                 "'[const] T|int|long long [*] name'")
+                                 "'[const] T|int|long long|bool [*] name'")
             const, type_, star, parameter = match.groups()
             parameters.append(Parameter(parameter, type_, bool(star), bool(const)))
         found[name] = tuple(parameters)

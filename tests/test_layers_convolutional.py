@@ -270,12 +270,14 @@ def test_summary_lines():
     assert "Total params: 18,816" in text
 
 
-def test_conv1d_refuses_an_incoming_mask():
-    # as the guide's Keras 2: a layer that cannot use a mask refuses it (Keras 3 only warns)
+def test_conv1d_drops_an_incoming_mask():
+    # as Keras: a convolution neither uses nor passes on a mask, and does not refuse one
     x = Tensor(RNG.standard_normal((2, 6, 3)).astype("float32"))
     x._keras_mask = Tensor(np.array([[True] * 6, [True] * 4 + [False] * 2]))
-    with pytest.raises(TypeError, match=r"\(Conv1D\) does not support masking"):
-        Conv1D(2, 3, padding="same")(x)
+    layer = Conv1D(2, 3, padding="same")
+    y = layer(x)
+    assert y._keras_mask is None
+    np.testing.assert_array_equal(y.numpy(), layer(Tensor(x.value)).numpy())
 
 
 # --- configs ----------------------------------------------------------------------------------

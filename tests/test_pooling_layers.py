@@ -134,12 +134,13 @@ def test_global_average_pooling_1d_leaves_masked_steps_out():
 
 @pytest.mark.parametrize("make", [layers.MaxPooling1D, layers.AveragePooling1D,
                                   layers.GlobalMaxPooling1D])
-def test_1d_pooling_refuses_a_mask(make):
-    # as the guide's Keras 2: a layer that cannot use a mask refuses it (Keras 3 only warns)
-    x = Tensor(np.ones((2, 4, 3), "float32"))
+def test_1d_pooling_drops_a_mask(make):
+    # as Keras: pooling neither uses nor passes on a mask, and does not refuse one
+    x = Tensor(np.arange(24.0, dtype="float32").reshape(2, 4, 3))
     x._keras_mask = Tensor(np.array([[True, True, False, False]] * 2))
-    with pytest.raises(TypeError, match="does not support masking"):
-        make()(x)
+    y = make()(x)
+    assert y._keras_mask is None
+    np.testing.assert_array_equal(y.numpy(), make()(Tensor(x.value)).numpy())
 
 
 # --- configs, aliases, legacy spellings ------------------------------------------------------

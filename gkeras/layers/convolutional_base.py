@@ -30,6 +30,9 @@ class BaseConv(Layer):
     paddings = ("valid", "same", "causal")
     _format_hint = ""  # set when Keras 1's implicit 'th' ordering applies (see the legacy module)
 
+    def compute_mask(self, inputs, mask=None):
+        return None  # an incoming mask is dropped, as Keras does for convolutions
+
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, activation=None, use_bias=True, bias_initializer="zeros",
                  bias_regularizer=None, bias_constraint=None, **kwargs):

@@ -50,6 +50,9 @@ class BasePooling(Layer):
     def _label(self):
         return f"{type(self).__name__} '{self.name}'"
 
+    def compute_mask(self, inputs, mask=None):
+        return None  # an incoming mask is dropped, as Keras does for pooling
+
     def call(self, inputs):
         self.compute_output_shape(inputs.shape)  # errors that name this layer, not the op
         pool = ops.max_pool if self.pool_mode == "max" else ops.average_pool
@@ -127,6 +130,9 @@ class BaseGlobalPooling(Layer):
         self.keepdims = bool(keepdims)
         self.input_spec = InputSpec(ndim=pool_dimensions + 2)
         self._axes = spatial_axes(self.data_format, pool_dimensions)
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # an incoming mask is dropped, as Keras does for pooling
 
     def compute_output_shape(self, input_shape):
         if self.keepdims:

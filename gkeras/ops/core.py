@@ -259,12 +259,9 @@ def take(x, indices, axis=None):
     axis %= xv.ndim
 
     def backward(g):
-        # zeros, not zeros_like: a fresh zeroed allocation skips a memset of a large table
-        grad = xp.zeros(xv.shape, dtype=xv.dtype)
-        moved = xp.moveaxis(grad, axis, 0)
         gm = xp.moveaxis(g, tuple(range(axis, axis + idx.ndim)), tuple(range(idx.ndim)))
-        xp.add.at(moved, idx, gm)
-        return (grad,)
+        grad = _backend().take_backward(idx, gm.astype(xv.dtype, copy=False), xv.shape[axis])
+        return (grad if axis == 0 else xp.ascontiguousarray(xp.moveaxis(grad, 0, axis)),)
     return result(xp.take(xv, idx, axis=axis), (x,), backward)
 
 

@@ -4,6 +4,8 @@
 // Enough for kernels without __shared__ memory or __syncthreads (gkeras uses neither).
 #pragma once
 
+#include <math.h>  // tanhf, tanh: built into NVRTC, from the C library here
+
 #define __global__
 #define __device__
 #define __host__

@@ -30,7 +30,7 @@ from gkeras import kernels
 SHIM_HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "shim.h")
 CXX_FLAGS = ("-std=c++17", "-O1", "-Wall", "-Werror", "-fPIC", "-shared")
 _NAME_EXPRESSION = re.compile(r"(\w+)<(\w+)>")
-_CTYPES = {"int": ctypes.c_int, "long long": ctypes.c_longlong,
+_CTYPES = {"int": ctypes.c_int, "long long": ctypes.c_longlong, "bool": ctypes.c_bool,
            "float": ctypes.c_float, "double": ctypes.c_double}
 _DTYPE_OF_CTYPE = {ctype: dtype for dtype, ctype in kernels.ELEMENT_TYPES.items()}
 

@@ -27,6 +27,19 @@ def test_signatures_come_from_the_cuda_source():
         kernels.file_of("conv3d")
 
 
+def test_bool_pointers_are_masks_of_numpy_bools():
+    parameters = kernels.signatures(kernels.source("rnn.cu"))["simple_rnn_step_forward"]
+    mask = parameters[3]
+    assert (mask.name, mask.ctype("float64"), mask.dtype("float64")) == (
+        "mask", "const bool*", numpy.dtype(bool))
+    kernel = _kernel("simple_rnn_step_forward")
+    h = numpy.zeros((3, 5))
+    kernel(15, h, h, h, numpy.ones(3, bool), h, 15, 5, 1, 0)
+    with pytest.raises(TypeError, match="argument mask must be a C-contiguous bool array, "
+                                        "got int32"):
+        kernel(15, h, h, h, numpy.ones(3, numpy.int32), h, 15, 5, 1, 0)
+
+
 def test_source_starts_with_the_prelude_and_keeps_line_numbers():
     text = kernels.source("conv.cu")
     assert text.index("#define GRID_STRIDE_LOOP") < text.index('#line 1 "conv.cu"')

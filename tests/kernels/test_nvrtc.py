@@ -97,7 +97,10 @@ def test_every_kernel_has_an_instance_per_element_type():
         assert names, filename
         assert len(kernels.name_expressions(filename)) == len(names) * len(kernels.ELEMENT_TYPES)
     assert {n for f in kernels.SOURCES for n in kernels.signatures(kernels.source(f))} == {
-        "im2col", "col2im", "max_pool", "max_pool_backward", "avg_pool", "avg_pool_backward"}
+        "im2col", "col2im", "max_pool", "max_pool_backward", "avg_pool", "avg_pool_backward",
+        "lstm_step_forward", "lstm_step_backward", "gru_step_forward", "gru_step_backward",
+        "gru_gates_forward", "gru_output_forward", "gru_output_backward", "gru_gates_backward",
+        "simple_rnn_step_forward", "simple_rnn_step_backward", "embedding_gradient"}
 
 
 def test_a_compile_error_fails_with_the_nvrtc_log(nvrtc):

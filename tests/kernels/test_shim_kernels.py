@@ -23,11 +23,22 @@ def _launches(n):
     return [(1, 32, False), (3, 7, True), (-(-n // 5) + 2, 5, True)]
 
 
+def _guard_fill(dtype):
+    """NaN for floats (an out-of-bounds read spoils the result), an impossible value for
+    integers, True for bools (masks)."""
+    kind = numpy.dtype(dtype).kind
+    return numpy.nan if kind == "f" else (True if kind == "b" else -12345)
+
+
+def _guard_intact(guard):
+    return numpy.isnan(guard).all() if guard.dtype.kind == "f" else (
+        guard == _guard_fill(guard.dtype)).all()
+
+
 def _guarded(values):
-    """A copy of ``values`` inside a buffer with a guard zone either side: NaN for floats
-    (an out-of-bounds read spoils the result), an impossible value for int32."""
+    """A copy of ``values`` inside a buffer with a guard zone either side (``_guard_fill``)."""
     values = numpy.asarray(values)
-    fill = numpy.nan if values.dtype.kind == "f" else -12345
+    fill = _guard_fill(values.dtype)
     buffer = numpy.full(values.size + 2 * GUARD, fill, values.dtype)
     view = buffer[GUARD:GUARD + values.size].reshape(values.shape)
     view[...] = values
@@ -50,7 +61,7 @@ def _launch(name, dtype, total, arrays, window, output_indices):
         function((blocks,), (threads,), kernel.arguments(args), reverse=reverse)
         for buffer, _ in guarded:
             guard = numpy.concatenate([buffer[:GUARD], buffer[-GUARD:]])
-            assert (numpy.isnan(guard) if guard.dtype.kind == "f" else guard == -12345).all(), (
+            assert _guard_intact(guard), (
                 f"{name} wrote outside its arrays (launch {blocks}x{threads})")
         results.append([guarded[i][1].copy() for i in output_indices])
     for other in results[1:]:

@@ -338,3 +338,13 @@ def test_loss_and_metric_objects_round_trip(tmp_path):
     restored = gkeras.models.load_model(tmp_path / "objs.keras")
     assert restored.evaluate(x, y, verbose=0, return_dict=True) == \
         model.evaluate(x, y, verbose=0, return_dict=True)
+
+
+def test_model_checkpoint_writes_archives(tmp_path):
+    model = gkeras.Sequential([layers.Dense(2, input_shape=(3,))])
+    model.compile("sgd", "mse")
+    path = str(tmp_path / "ckpt-{epoch:02d}.keras")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=2, verbose=0,
+              callbacks=[gkeras.callbacks.ModelCheckpoint(path, monitor="loss")])
+    assert sorted(os.listdir(tmp_path)) == ["ckpt-01.keras", "ckpt-02.keras"]
+    assert int(gkeras.models.load_model(tmp_path / "ckpt-02.keras").optimizer.iterations) == 2

@@ -348,3 +348,17 @@ def test_model_checkpoint_writes_archives(tmp_path):
               callbacks=[gkeras.callbacks.ModelCheckpoint(path, monitor="loss")])
     assert sorted(os.listdir(tmp_path)) == ["ckpt-01.keras", "ckpt-02.keras"]
     assert int(gkeras.models.load_model(tmp_path / "ckpt-02.keras").optimizer.iterations) == 2
+
+
+def test_keras3_functional_model_with_mask_operations():
+    """Keras 3 records the Embedding's mask as a `NotEqual` operation layer passed on as
+    `mask=`; gkeras computes the same masks itself and leaves that operation out."""
+    with zipfile.ZipFile(fixture("k3a_masked_functional.keras")) as z:
+        classes = [spec["class_name"] for spec in
+                   json.loads(z.read("config.json"))["config"]["layers"]]
+    assert "NotEqual" in classes
+    ref = np.load(fixture("k3a_masked_functional.npz"))
+    model = gkeras.models.load_model(fixture("k3a_masked_functional.keras"))
+    np.testing.assert_allclose(model.predict(ref["x"], verbose=0), ref["y"], atol=1e-6)
+    assert "NotEqual" not in [type(layer).__name__ for layer in model.layers]
+    assert ref["x"][1, 3] == 0  # padded steps: the masks matter

@@ -109,6 +109,17 @@ def to_keras3_config(value, key=None, module=None):
     return {k: to_keras3_config(v, k) for k, v in value.items()}
 
 
+def _single_refs_unnested(model, config):
+    """Keras 3 writes the input (output) of a model built on one tensor, not on a list of one,
+    as a single ``[layer, node, tensor]``; it warns when the structure differs from a call's."""
+    for key, structure in (("input_layers", getattr(model, "_nested_inputs", None)),
+                           ("output_layers", getattr(model, "_nested_outputs", None))):
+        refs = config.get(key)
+        if structure is not None and not isinstance(structure, (list, tuple, dict)) and \
+                isinstance(refs, list) and len(refs) == 1 and isinstance(refs[0], list):
+            config[key] = refs[0]
+
+
 def _compile_config(model):
     training = _training_config(model)
     if training is None:
@@ -142,6 +153,7 @@ def save_archive(model, filepath, overwrite=True, include_optimizer=True):
     config = to_keras3_config({"class_name": type(model).__name__,
                                "config": model.get_config()})
     config = compat.activations_to_keras3(config)
+    _single_refs_unnested(model, config["config"])
     input_shape = model.input_shape
     config["build_config"] = {"input_shape": list(input_shape)
                               if isinstance(input_shape, tuple) else input_shape}

@@ -332,7 +332,10 @@ def test_loss_and_metric_objects_round_trip(tmp_path):
     model.fit(x, y, verbose=0, epochs=1)
     model.save(tmp_path / "objs.keras")
     with zipfile.ZipFile(tmp_path / "objs.keras") as z:
-        compile_config = json.loads(z.read("config.json"))["compile_config"]
+        config = json.loads(z.read("config.json"))
+        compile_config = config["compile_config"]
+    assert config["config"]["input_layers"] == ["a", 0, 0]  # one tensor, as Keras 3 writes it
+    assert config["config"]["output_layers"] == [["y1", 0, 0], ["y2", 0, 0]]
     assert compile_config["loss"]["y1"]["module"] == "keras.losses"
     assert compile_config["metrics"]["y2"][1]["module"] == "keras.metrics"
     restored = gkeras.models.load_model(tmp_path / "objs.keras")

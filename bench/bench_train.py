@@ -17,12 +17,18 @@ import time
 
 import numpy as np
 
-BATCH = {"mlp": 128, "convnet": 128}
+BATCH = {"mlp": 128, "convnet": 128, "lstm": 32}
+# the LSTM is slow per sample: a quarter of --samples keeps its runs as long as the others'
+SAMPLE_SHARE = {"mlp": 1, "convnet": 1, "lstm": 0.25}
 CLASSES = 10
+VOCABULARY, SEQUENCE = 20000, 80  # Keras's imdb_lstm
 
 
 def make_data(workload, n):
     rng = np.random.default_rng(0)
+    if workload == "lstm":
+        x = rng.integers(0, VOCABULARY, (n, SEQUENCE)).astype("int32")
+        return x, rng.integers(0, 2, (n, 1)).astype("float32")
     shape = (n, 784) if workload == "mlp" else (n, 28, 28, 1)
     x = rng.standard_normal(shape).astype("float32")
     y = rng.integers(0, CLASSES, n)
@@ -30,8 +36,15 @@ def make_data(workload, n):
 
 
 def keras_model(keras, workload):
-    """The same model in gkeras and Keras 3: MLP 784-512-512-10, or Keras's mnist_convnet."""
+    """The same model in gkeras and Keras 3: MLP 784-512-512-10, Keras's mnist_convnet, or
+    Keras's imdb_lstm."""
     layers = keras.layers
+    if workload == "lstm":
+        model = keras.Sequential([keras.Input((SEQUENCE,), dtype="int32"),
+                                  layers.Embedding(VOCABULARY, 128), layers.LSTM(128),
+                                  layers.Dense(1, activation="sigmoid")])
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+        return model
     if workload == "mlp":
         body = [keras.Input((784,)), layers.Dense(512, activation="relu"),
                 layers.Dense(512, activation="relu")]
@@ -57,8 +70,29 @@ def run_gkeras(workload, n, epochs):
     return n * epochs / (time.perf_counter() - start), keras.backend.backend()
 
 
+class _TorchLSTM:
+    """Embedding -> LSTM -> Linear (logits), as Keras's imdb_lstm."""
+
+    def __new__(cls, torch):
+        nn = torch.nn
+
+        class Model(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embedding = nn.Embedding(VOCABULARY, 128)
+                self.lstm = nn.LSTM(128, 128, batch_first=True)
+                self.dense = nn.Linear(128, 1)
+
+            def forward(self, x):
+                _, (h, _) = self.lstm(self.embedding(x))
+                return self.dense(h[-1])
+        return Model()
+
+
 def torch_model(torch, workload):
     nn = torch.nn
+    if workload == "lstm":
+        return _TorchLSTM(torch)
     if workload == "mlp":
         return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
                              nn.Linear(512, CLASSES))
@@ -75,10 +109,14 @@ def run_torch(workload, n, epochs):
     x, y = make_data(workload, n)
     if workload == "convnet":
         x = x.transpose(0, 3, 1, 2).copy()  # PyTorch's layout, channels first
-    x, y = torch.from_numpy(x).to(device), torch.from_numpy(y.argmax(1)).to(device)
+    if workload == "lstm":
+        x, y = torch.from_numpy(x.astype("int64")).to(device), torch.from_numpy(y).to(device)
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+    else:
+        x, y = torch.from_numpy(x).to(device), torch.from_numpy(y.argmax(1)).to(device)
+        loss_fn = torch.nn.CrossEntropyLoss()
     model = torch_model(torch, workload).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-    loss_fn = torch.nn.CrossEntropyLoss()
 
     def epoch(count):
         order = torch.randperm(count, device=device)
@@ -118,7 +156,7 @@ RUNNERS = {"gkeras": run_gkeras, "torch": run_torch, "keras-torch": run_keras,
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frameworks", default="gkeras,torch,keras-torch,keras-jax")
-    parser.add_argument("--workloads", default="mlp,convnet")
+    parser.add_argument("--workloads", default="mlp,convnet,lstm")
     parser.add_argument("--samples", type=int, default=128 * 100)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="fewer samples (GPU check)")
@@ -132,7 +170,7 @@ def main():
         rate, device = RUNNERS[framework](workload, args.samples, args.epochs)
         print(json.dumps({"rate": rate, "device": device}))
         return
-    print(f"samples/epoch={args.samples} epochs={args.epochs}")
+    print(f"samples/epoch={args.samples} (x{SAMPLE_SHARE} by workload) epochs={args.epochs}")
     print(f"{'workload':10} {'framework':12} {'device':8} {'samples/s':>12}")
     for workload in args.workloads.split(","):
         for framework in args.frameworks.split(","):
@@ -142,7 +180,8 @@ def main():
                 env["KERAS_HOME"] = env.get("BENCH_KERAS_HOME", "/tmp/bench-keras-home")
             proc = subprocess.run(
                 [sys.executable, __file__, "--worker", f"{framework}:{workload}",
-                 "--samples", str(args.samples), "--epochs", str(args.epochs)],
+                 "--samples", str(int(args.samples * SAMPLE_SHARE[workload])),
+                 "--epochs", str(args.epochs)],
                 capture_output=True, text=True, env=env)
             if proc.returncode != 0:
                 reason = (proc.stderr.strip().splitlines() or ["failed"])[-1]

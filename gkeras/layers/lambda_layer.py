@@ -56,14 +56,13 @@ class Lambda(Layer):
         self.mask = mask
         self.arguments = dict(arguments or {})
         self.supports_masking = mask is not None
+        # read once: inspecting the signature on every call would cost each training step
+        self._passes = [name for name in ("mask", "training") if _accepts(function, name)]
 
     def call(self, inputs, mask=None, training=None):
-        kwargs = dict(self.arguments)
-        if _accepts(self.function, "mask"):
-            kwargs["mask"] = mask
-        if _accepts(self.function, "training"):
-            kwargs["training"] = training
-        return self.function(inputs, **kwargs)
+        given = {"mask": mask, "training": training}
+        return self.function(inputs, **self.arguments,
+                             **{name: given[name] for name in self._passes})
 
     def compute_output_shape(self, input_shape):
         if self._output_shape is None:

@@ -102,7 +102,7 @@ class Lambda(Layer):
         from ..saving import safety
         config = dict(config)
         name = config.get("name")
-        for role, kind, spec, module in safety._function_specs(config):
+        for role, kind, spec, module in safety.function_specs(config):
             config[role] = safety.function_from_config(name, role, kind, spec, module)
         for key in ("function_type", "module", "output_shape_type", "output_shape_module",
                     "mask_type", "mask_module"):

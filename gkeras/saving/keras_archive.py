@@ -55,7 +55,7 @@ def _function_to_keras3(spec, kind, module):
 
 def _lambda_to_keras3(config):
     out = {k: v for k, v in config.items() if not k.endswith(("_type", "module"))}
-    for role, kind, spec, module in safety._function_specs(config):
+    for role, kind, spec, module in safety.function_specs(config):
         out[role] = _function_to_keras3(spec, kind, module)
     if out.get("output_shape") is None:
         out.pop("output_shape", None)

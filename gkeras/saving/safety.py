@@ -37,7 +37,7 @@ def loading(safe_mode=True, custom_objects=None):
         _scope.safe_mode, _scope.custom_objects = previous
 
 
-def _function_specs(config):
+def function_specs(config):
     """``[(role, spec, module)]`` for the function, output_shape and mask of a Lambda config,
     in Keras 2 form (``function`` + ``function_type`` + ``module``) or Keras 3 form (a
     ``{'class_name': '__lambda__' | 'function', ...}`` dict)."""
@@ -83,7 +83,7 @@ def check_config(config, filepath, safe_mode=True, custom_objects=None):
                          "('__lambda__' bytecode) outside a Lambda layer; loading it would run "
                          "code from the file, which safe_mode=True (the default) refuses.")
     if class_name == "Lambda" and isinstance(layer_config, dict) and safe_mode:
-        for role, kind, spec, _ in _function_specs(layer_config):
+        for role, kind, spec, _ in function_specs(layer_config):
             if _needs_code(kind, spec, custom_objects):
                 what = "Python bytecode" if kind == "lambda" else f"the function {spec!r}"
                 raise ValueError(

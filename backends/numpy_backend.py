@@ -1,7 +1,7 @@
 """The reference backend: plain NumPy on the CPU."""
 import numpy
 
-from . import blas_threads, numpy_conv, numpy_pool, numpy_rnn, rnn_loops
+from . import blas_threads, numpy_conv, numpy_norm, numpy_pool, numpy_rnn, rnn_loops
 
 # Python floats, not NumPy float64 scalars, so float32 arrays stay float32
 _TWO_OVER_SQRT_PI = 1.1283791670955126
@@ -174,6 +174,28 @@ class NumpyBackend:
         """(kh, kw, c, m) -> (c, m, kh*kw): per channel, one row per output filter."""
         kh, kw, c, m = kernel.shape
         return kernel.transpose(2, 3, 0, 1).reshape(c, m, kh * kw)
+
+    # --- normalization (the contract: backends/numpy_norm.py) -----------------------------
+    def batch_norm_moments(self, x):
+        """Per-channel ``(mean, var)`` of a (a, c, b) array, reduced over a and b."""
+        return numpy_norm.batch_norm_moments(self.xp, x)
+
+    def batch_norm_forward(self, x, mean, var, gamma, beta, epsilon):
+        """``x * scale + shift`` per channel: ``scale = gamma / sqrt(var + epsilon)``."""
+        return numpy_norm.batch_norm_forward(self.xp, x, mean, var, gamma, beta, epsilon)
+
+    def batch_norm_backward(self, dy, x, mean, var, gamma, epsilon, batch_stats):
+        """``(dx, sum_dy, sum_dy_xhat)``; ``batch_stats``: mean/var came from this x."""
+        return numpy_norm.batch_norm_backward(self.xp, dy, x, mean, var, gamma, epsilon,
+                                              batch_stats)
+
+    def layer_norm_forward(self, x, gamma, beta, epsilon):
+        """``(y, mean, var)`` of a (rows, d) array normalized per row."""
+        return numpy_norm.layer_norm_forward(self.xp, x, gamma, beta, epsilon)
+
+    def layer_norm_backward(self, dy, x, mean, var, gamma, epsilon):
+        """``(dx, dgamma, dbeta)`` of ``layer_norm_forward``."""
+        return numpy_norm.layer_norm_backward(self.xp, dy, x, mean, var, gamma, epsilon)
 
     def synchronize(self):
         """Wait for queued device work; nothing to wait for on the CPU."""

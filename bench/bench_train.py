@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 
-BATCH = {"mlp": 128, "convnet": 128, "lstm": 32}
+BATCH = {"mlp": 128, "convnet": 128, "convnet_bn": 128, "lstm": 32}
 # the LSTM is slow per sample: a quarter of --samples keeps its runs as long as the others'
-SAMPLE_SHARE = {"mlp": 1, "convnet": 1, "lstm": 0.25}
+SAMPLE_SHARE = {"mlp": 1, "convnet": 1, "convnet_bn": 1, "lstm": 0.25}
 CLASSES = 10
 VOCABULARY, SEQUENCE = 20000, 80  # Keras's imdb_lstm
 
@@ -37,7 +37,8 @@ def make_data(workload, n):
 
 def keras_model(keras, workload):
     """The same model in gkeras and Keras 3: MLP 784-512-512-10, Keras's mnist_convnet, or
-    Keras's imdb_lstm."""
+    mnist_convnet with each convolution followed by BatchNormalization (no conv bias) then
+    ReLU (convnet_bn), or Keras's imdb_lstm."""
     layers = keras.layers
     if workload == "lstm":
         model = keras.Sequential([keras.Input((SEQUENCE,), dtype="int32"),
@@ -48,6 +49,11 @@ def keras_model(keras, workload):
     if workload == "mlp":
         body = [keras.Input((784,)), layers.Dense(512, activation="relu"),
                 layers.Dense(512, activation="relu")]
+    elif workload == "convnet_bn":
+        body = [keras.Input((28, 28, 1)), layers.Conv2D(32, 3, use_bias=False),
+                layers.BatchNormalization(), layers.ReLU(), layers.MaxPooling2D(2),
+                layers.Conv2D(64, 3, use_bias=False), layers.BatchNormalization(),
+                layers.ReLU(), layers.MaxPooling2D(2), layers.Flatten(), layers.Dropout(0.5)]
     else:
         body = [keras.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
                 layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
@@ -96,6 +102,14 @@ def torch_model(torch, workload):
     if workload == "mlp":
         return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
                              nn.Linear(512, CLASSES))
+    if workload == "convnet_bn":
+        # Keras's momentum 0.99 is PyTorch's 0.01 (the weight of the new batch statistic)
+        return nn.Sequential(nn.Conv2d(1, 32, 3, bias=False),
+                             nn.BatchNorm2d(32, eps=1e-3, momentum=0.01), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, bias=False),
+                             nn.BatchNorm2d(64, eps=1e-3, momentum=0.01), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5),
+                             nn.Linear(1600, CLASSES))
     return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5),
                          nn.Linear(1600, CLASSES))
@@ -107,7 +121,7 @@ def run_torch(workload, n, epochs):
     device = "cuda" if os.environ.get("KERAS_BACKEND") == "cupy" and torch.cuda.is_available() \
         else "cpu"
     x, y = make_data(workload, n)
-    if workload == "convnet":
+    if workload.startswith("convnet"):
         x = x.transpose(0, 3, 1, 2).copy()  # PyTorch's layout, channels first
     if workload == "lstm":
         x, y = torch.from_numpy(x.astype("int64")).to(device), torch.from_numpy(y).to(device)
@@ -156,7 +170,7 @@ RUNNERS = {"gkeras": run_gkeras, "torch": run_torch, "keras-torch": run_keras,
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--frameworks", default="gkeras,torch,keras-torch,keras-jax")
-    parser.add_argument("--workloads", default="mlp,convnet,lstm")
+    parser.add_argument("--workloads", default="mlp,convnet,convnet_bn,lstm")
     parser.add_argument("--samples", type=int, default=128 * 100)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="fewer samples (GPU check)")

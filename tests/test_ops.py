@@ -363,6 +363,98 @@ def _transpose_cases():
     return cases
 
 
+# --- normalization: every reduction layout (adjacent channels, channels inside, moved) ---
+
+def _np_moments(x, axes, keepdims=False):
+    return x.mean(axis=axes, keepdims=keepdims), x.var(axis=axes, keepdims=keepdims)
+
+
+def _np_batch_norm(x, mean, var, axis, offset=None, scale=None, epsilon=1e-3):
+    axes = [a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)]
+    shape = [x.shape[i] if i in axes else 1 for i in range(x.ndim)]
+    out = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + epsilon)
+    if scale is not None:
+        out = out * scale.reshape(shape)
+    return out if offset is None else out + offset.reshape(shape)
+
+
+def _np_layer_norm(x, gamma=None, beta=None, axis=-1, epsilon=1e-3):
+    axes = tuple(sorted(a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)))
+    shape = [x.shape[i] if i in axes else 1 for i in range(x.ndim)]
+    out = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(
+        x.var(axis=axes, keepdims=True) + epsilon)
+    if gamma is not None:
+        out = out * gamma.reshape(shape)
+    return out if beta is None else out + beta.reshape(shape)
+
+
+def _moments_cases(which):
+    cases = []
+    for shape, axes, keepdims in [((4, 3), (0,), False), ((3, 4, 2, 3), (0, 1, 2), False),
+                                  ((3, 2, 4), (0, 2), True), ((2, 3, 4), (1, 2), False),
+                                  ((2, 3, 4), (1,), False), ((2, 3, 4), (0, 1, 2), False)]:
+        cases.append(Case(lambda x, a=axes, k=keepdims: ops.moments(x, a, k)[which],
+                          [normal(*shape)],
+                          lambda x, a=axes, k=keepdims: _np_moments(x, a, k)[which],
+                          label=f"{shape} axes={axes} keepdims={keepdims}"))
+    return cases
+
+
+def _batch_norm_cases():
+    cases = []
+    for shape, axis in [((5, 3), -1), ((3, 4, 2, 3), -1), ((3, 2, 4, 3), 1), ((4, 3, 5), 1),
+                        ((3, 2, 3, 2), (1, 2))]:
+        c = int(np.prod([shape[a] for a in ((axis,) if isinstance(axis, int) else axis)]))
+        cases.append(Case(
+            lambda x, m, v, b, g, a=axis: ops.batch_normalization(x, m, v, a, b, g, 0.1),
+            [normal(*shape), normal(c), positive(c), normal(c), normal(c)],
+            lambda x, m, v, b, g, a=axis: _np_batch_norm(x, m, v, a, b, g, 0.1),
+            label=f"{shape} axis={axis}"))
+    cases.append(Case(lambda x, m, v: ops.batch_normalization(x, m, v, axis=-1),
+                      [normal(4, 3), normal(3), positive(3)],
+                      lambda x, m, v: _np_batch_norm(x, m, v, -1), label="no offset/scale"))
+    return cases
+
+
+def _np_train_norm(x, gamma, beta, reduction_axes, epsilon):
+    mean, var = _np_moments(x, tuple(reduction_axes), keepdims=True)
+    kept = [i for i in range(x.ndim) if i not in reduction_axes]
+    shape = [x.shape[i] if i in kept else 1 for i in range(x.ndim)]
+    return (x - mean) / np.sqrt(var + epsilon) * gamma.reshape(shape) + beta.reshape(shape)
+
+
+def _train_norm_cases():
+    cases = []
+    for shape, axes in [((6, 3), [0]), ((3, 2, 3, 2), [0, 1, 2]), ((3, 2, 4, 3), [0, 2, 3]),
+                        ((4, 3, 5), [0, 2])]:
+        c = int(np.prod([n for i, n in enumerate(shape) if i not in axes]))
+        cases.append(Case(
+            lambda x, g, b, a=axes: ops.normalize_batch_in_training(x, g, b, a, 0.01)[0],
+            [normal(*shape), normal(c), normal(c)],
+            lambda x, g, b, a=axes: _np_train_norm(x, g, b, a, 0.01),
+            label=f"{shape} reduction_axes={axes}"))
+    cases.append(Case(lambda x: ops.normalize_batch_in_training(x, None, None, [0])[0],
+                      [normal(5, 2)], lambda x: _np_train_norm(x, np.ones(2), np.zeros(2),
+                                                               [0], 1e-3),
+                      label="no gamma/beta"))
+    return cases
+
+
+def _layer_norm_cases():
+    cases = []
+    for shape, axis in [((3, 5), -1), ((2, 3, 4), -1), ((2, 3, 4), (1, 2)), ((2, 3, 4), 1),
+                        ((2, 3, 4, 2), (1, 3))]:
+        d = [shape[a] for a in ((axis,) if isinstance(axis, int) else axis)]
+        cases.append(Case(
+            lambda x, g, b, a=axis: ops.layer_normalization(x, g, b, axis=a, epsilon=0.1),
+            [normal(*shape), normal(*d), normal(*d)],
+            lambda x, g, b, a=axis: _np_layer_norm(x, g, b, a, 0.1),
+            label=f"{shape} axis={axis}"))
+    cases.append(Case(lambda x: ops.layer_normalization(x, epsilon=1e-3), [normal(3, 4)],
+                      lambda x: _np_layer_norm(x), label="no gamma/beta"))
+    return cases
+
+
 TABLE = {
     "add": _binary_cases(ops.add, np.add),
     "subtract": _binary_cases(ops.subtract, np.subtract),
@@ -511,6 +603,10 @@ TABLE = {
                   atol=1e-4)],
     "max_pool": _pool_cases(ops.max_pool, "max"),
     "average_pool": _pool_cases(ops.average_pool, "average"),
+    "moments": _moments_cases(0) + _moments_cases(1),
+    "batch_normalization": _batch_norm_cases(),
+    "normalize_batch_in_training": _train_norm_cases(),
+    "layer_normalization": _layer_norm_cases(),
     "lstm": _recurrent_cases("lstm", 4),
     "gru": _recurrent_cases("gru", 3, reset_after=True) +
            _recurrent_cases("gru", 3, reset_after=False),

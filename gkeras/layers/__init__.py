@@ -18,6 +18,11 @@ from .pooling import (AveragePooling1D, AveragePooling2D, AvgPool1D, AvgPool2D,
                       GlobalMaxPooling2D, MaxPool1D, MaxPool2D, MaxPooling1D, MaxPooling2D)
 from .reshaping import (Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D,
                         ZeroPadding2D)
+from . import advanced_activations, noise, normalization
+from .advanced_activations import ELU, LeakyReLU, PReLU, ReLU, Softmax, ThresholdedReLU
+from .noise import (ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise,
+                    Identity, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
+from .normalization import BatchNormalization, GroupNormalization, LayerNormalization
 from . import embeddings, recurrent, wrappers
 from .embeddings import Embedding
 from .recurrent import GRU, LSTM, Recurrent, SimpleRNN

@@ -163,9 +163,9 @@ class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
-            raise ValueError(f"Dropout '{self.name}': invalid value received for argument "
-                             f"`rate`. Expected a float value between 0 and 1. Received: "
-                             f"rate={rate!r}")
+            raise ValueError(f"{type(self).__name__} '{self.name}': invalid value received for "
+                             f"argument `rate`. Expected a float value between 0 and 1. "
+                             f"Received: rate={rate!r}")
         self.rate = float(rate)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed

@@ -32,4 +32,4 @@ gpu-check:
 	KERAS_BACKEND=cupy $(PYTHON) bench/bench_train.py --quick --frameworks gkeras,torch
 
 clean:
-	rm -rf $(VENV) build *.egg-info examples/*.h5
+	rm -rf $(VENV) build *.egg-info examples/*.h5 examples/*.keras

@@ -47,6 +47,12 @@ def hard_sigmoid(x):
     return ops.clip(0.2 * ops.convert_to_tensor(x) + 0.5, 0.0, 1.0)
 
 
+def keras3_hard_sigmoid(x):
+    """Keras 3's ``hard_sigmoid``: ``relu6(x + 3) / 6``. Files written by Keras 3 that name
+    ``hard_sigmoid`` load with this function (the file's ``keras_version`` decides)."""
+    return relu6(ops.convert_to_tensor(x) + 3.0) / 6.0
+
+
 def hard_silu(x):
     """``x * relu6(x + 3) / 6`` (Keras 3)."""
     x = ops.convert_to_tensor(x)
@@ -54,6 +60,7 @@ def hard_silu(x):
 
 
 hard_swish = hard_silu
+keras2_hard_sigmoid = hard_sigmoid
 
 
 def tanh(x):
@@ -118,6 +125,8 @@ _ACTIVATIONS = {
     "hard_swish": hard_swish, "tanh": tanh, "softmax": softmax, "log_softmax": log_softmax,
     "elu": elu, "selu": selu, "softplus": softplus, "softsign": softsign, "silu": silu,
     "swish": swish, "gelu": gelu, "mish": mish, "exponential": exponential,
+    "keras3_hard_sigmoid": keras3_hard_sigmoid,
+    "keras2_hard_sigmoid": hard_sigmoid,  # the name '.keras' archives use for Keras 2's
 }
 
 

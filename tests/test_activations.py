@@ -40,6 +40,8 @@ REFERENCES = {
     "sigmoid": np_sigmoid,
     "hard_sigmoid": lambda x: np.clip(0.2 * x + 0.5, 0, 1),
     "hard_silu": lambda x: x * np.clip(x + 3, 0, 6) / 6,
+    "keras3_hard_sigmoid": lambda x: np.clip(x + 3, 0, 6) / 6,
+    "keras2_hard_sigmoid": lambda x: np.clip(0.2 * x + 0.5, 0, 1),
     "hard_swish": lambda x: x * np.clip(x + 3, 0, 6) / 6,
     "tanh": np.tanh,
     "softmax": np_softmax,

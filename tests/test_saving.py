@@ -200,10 +200,16 @@ def test_keras3_layout_missing_and_extra_layers(tmp_path):
 
 
 @pytest.mark.parametrize("call", ["save_weights", "load_weights", "save"])
-def test_non_h5_names_are_refused(tmp_path, call):
+def test_unknown_names_are_refused(tmp_path, call):
     model = sequential("nh", "nh")
-    with pytest.raises(ValueError, match=r"\.h5.*w\.keras"):
-        getattr(model, call)(str(tmp_path / "w.keras"))
+    (tmp_path / "w.txt").write_text("")
+    with pytest.raises(ValueError, match=r"\.h5.*\.keras.*w\.txt"):
+        getattr(model, call)(str(tmp_path / "w.txt"))
+
+
+def test_weights_cannot_be_saved_as_an_archive(tmp_path):
+    with pytest.raises(ValueError, match=r"\.weights\.h5.*w\.keras"):
+        sequential("nk", "nk").save_weights(str(tmp_path / "w.keras"))
 
 
 def test_not_a_weights_file(tmp_path):
@@ -381,12 +387,12 @@ def test_lambda_layer_is_refused_without_running_code(tmp_path):
     write_config(tmp_path / "lambda.h5", seq_config(
         {"class_name": "Lambda", "config": {"name": "l", "function": code,
                                             "function_type": "lambda"}}))
-    with pytest.raises(ValueError, match="'Lambda'.*Python code"):
+    with pytest.raises(ValueError, match="Lambda layer 'l' holds Python bytecode.*safe_mode"):
         gkeras.models.load_model(tmp_path / "lambda.h5")
     write_config(tmp_path / "fn.h5", seq_config(
         {"class_name": "Dense", "config": {"units": 2, "activation": {
             "class_name": "__lambda__", "config": {"code": code}}}}))
-    with pytest.raises(ValueError, match="'__lambda__'.*Python code"):
+    with pytest.raises(ValueError, match="'__lambda__'.*safe_mode"):
         gkeras.models.load_model(tmp_path / "fn.h5")
     assert not marker.exists()
 

@@ -115,19 +115,23 @@ def test_one_hot_labels_with_sparse_loss_hint_the_categorical_loss():
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("where", ["x", "y"])
-def test_nan_or_inf_in_the_data(bad, where):
+def test_nan_or_inf_in_the_data_is_trained_on_with_a_warning(bad, where):
+    """The user's data, as Keras treats it: a warning naming the first bad index, then fit."""
     model = classifier()
     x, y = X.copy(), ONE_HOT.copy()
     (x if where == "x" else y)[4, 1] = bad
-    assert_refused_without_training(model, rf"{where} contains NaN or inf.*\(4, 1\)", x=x, y=y,
-                                    epochs=1, verbose=0)
+    with pytest.warns(UserWarning, match=rf"{where} contains NaN or inf.*\(4, 1\)"), \
+            np.errstate(all="ignore"):
+        history = model.fit(x, y, epochs=1, batch_size=20, verbose=0)
+    assert int(np.asarray(model.optimizer.iterations.value)) == 1
+    assert len(history.history["loss"]) == 1
 
 
 def test_bad_arguments():
     model = classifier()
     for kw, match in ((dict(batch_size=0), "batch_size must be a positive integer"),
                       (dict(shuffle="rows"), "shuffle must be True, False or 'batch'"),
-                      (dict(validation_split=1.5), r"validation_split must be in \(0, 1\)"),
+                      (dict(validation_split=1.5), r"validation_split must be a number in \[0, 1\)"),
                       (dict(validation_data=(X,)), "validation_data must be a tuple")):
         assert_refused_without_training(model, match, x=X, y=ONE_HOT, epochs=1, verbose=0,
                                         **kw)

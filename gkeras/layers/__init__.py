@@ -3,6 +3,7 @@ from .base import InputSpec, KerasTensor, Layer, get_layer_class
 from .core import (Activation, Dense, Dropout, Flatten, Input, InputLayer, Masking, Permute,
                    RepeatVector, Reshape)
 from . import convolutional, merge
+from .lambda_layer import Lambda
 from .convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Convolution1D,
                             Convolution1DTranspose, Convolution2D, Convolution2DTranspose,
                             Deconv2D, Deconvolution2D, DepthwiseConv1D, DepthwiseConv2D,

@@ -335,3 +335,6 @@ class Masking(Layer):
 
     def get_config(self):
         return {**super().get_config(), "mask_value": self.mask_value}
+
+
+from .lambda_layer import Lambda  # noqa: E402,F401  (Keras 2's keras.layers.core.Lambda)

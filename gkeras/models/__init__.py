@@ -5,10 +5,11 @@ from .functional import Model
 from .sequential import Sequential
 
 
-def load_model(filepath, custom_objects=None, compile=True):
-    """A model saved with ``model.save`` (HDF5)."""
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """A model saved with ``model.save`` (``.keras`` archive or HDF5). ``safe_mode=False``
+    allows code stored in the file (Lambda layers) to run."""
     from ..saving import load_model as _load
-    return _load(filepath, custom_objects=custom_objects, compile=compile)
+    return _load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
 def model_from_config(config, custom_objects=None):

@@ -354,6 +354,7 @@ def _structure_refs(structure, refs):
 def _functional_from_config(cls, config, custom_objects=None):
     """Rebuild a graph from Keras 2's config format (layers with ``inbound_nodes``)."""
     created = {}
+    config = {**config, "layers": _without_keras3_mask_operations(config["layers"])}
     pending = list(config["layers"])
     for spec in pending:
         layer_cls = get_layer_class(spec["class_name"], custom_objects)
@@ -412,6 +413,42 @@ def _functional_from_config(cls, config, custom_objects=None):
     if config.get("trainable") is False:
         model.trainable = False
     return model
+
+
+def _without_keras3_mask_operations(specs):
+    """Keras 3 records the operations that compute masks (``NotEqual`` for an Embedding with
+    ``mask_zero``) as layers of a functional config and passes their outputs as ``mask=``.
+    gkeras's layers compute and propagate those masks themselves, so operations used only as
+    masks are left out, with the ``mask=`` arguments that refer to them; any other use of an
+    operation stays an "Unknown layer class" error."""
+    operations = {spec["name"] for spec in specs  # Keras 3's legacy .h5 drops the module
+                  if str(spec.get("module") or "").startswith("keras.src.ops") or
+                  spec.get("class_name") not in _LAYER_CLASSES}
+    if not operations:
+        return specs
+
+    def referenced(structure):
+        return {ref[0] for ref in _keras3_refs(structure)}
+    used_otherwise = set()
+    for spec in specs:
+        for node in spec.get("inbound_nodes", []):
+            if isinstance(node, dict):
+                kwargs = {k: v for k, v in (node.get("kwargs") or {}).items() if k != "mask"}
+                used_otherwise |= referenced(node.get("args", [])) | referenced(kwargs)
+    dropped = operations - used_otherwise
+    kept = []
+    for spec in specs:
+        if spec["name"] in dropped:
+            continue
+        nodes = []
+        for node in spec.get("inbound_nodes", []):
+            if isinstance(node, dict) and "mask" in (node.get("kwargs") or {}) and \
+                    referenced(node["kwargs"]["mask"]) <= dropped:
+                node = {**node, "kwargs": {k: v for k, v in node["kwargs"].items()
+                                           if k != "mask"}}
+            nodes.append(node)
+        kept.append({**spec, "inbound_nodes": nodes})
+    return kept
 
 
 def _is_keras3_tensor(value):

@@ -4,6 +4,8 @@ One training step: forward under a tape, total loss (weighted output losses plus
 losses), one reverse pass, one optimizer update. Losses and metrics accumulate on the
 backend's device; only the progress bar (throttled) and epoch-end callbacks read them.
 """
+import warnings
+
 import numpy
 
 from .. import config
@@ -11,6 +13,7 @@ from ..autograd import GradientTape, Tensor, backward
 from ..backends import current as _backend
 from ..layers.base import flatten
 from ..utils import data as data_utils
+from . import arguments
 
 
 class _RunningMean:
@@ -244,12 +247,15 @@ class Trainer:
         return [sw] * n_outputs
 
     def _check_finite(self, arrays, what):
+        """Warn (never refuse: it is the user's data, Keras trains on it) about NaN or inf in
+        in-memory arrays; h5py data is not read for this."""
         for a in arrays:
             if isinstance(a, numpy.ndarray) and a.dtype.kind == "f" and \
                     not numpy.isfinite(a).all():
                 bad = numpy.argwhere(~numpy.isfinite(a))[0]
-                raise ValueError(f"{what} contains NaN or inf values (first at index "
-                                 f"{tuple(int(i) for i in bad)}); clean the data before training.")
+                warnings.warn(f"fit: {what} contains NaN or inf values (first at index "
+                              f"{tuple(int(i) for i in bad)}); the loss may become NaN "
+                              "(TerminateOnNaN stops training then).", stacklevel=3)
 
     def _ensure_built(self, xs):
         if getattr(self, "_is_graph_network", False) or self.built:
@@ -358,8 +364,10 @@ class Trainer:
             raise TypeError(f"fit: unexpected keyword argument(s) {sorted(kwargs)}.")
         if nb_epoch is not None:
             epochs = nb_epoch
-        verbose = 1 if verbose == "auto" else verbose
-        batch_size = _check_batch_size(batch_size)
+        (epochs, initial_epoch, batch_size, verbose, steps_per_epoch, validation_steps,
+         validation_batch_size, validation_freq, validation_split) = arguments.fit_arguments(
+            epochs, initial_epoch, batch_size, verbose, steps_per_epoch, validation_steps,
+            validation_batch_size, validation_freq, validation_split)
         xs = self._prepare_x(x)
         ys = self._prepare_y(y)
         sws = self._prepare_sample_weight(sample_weight, len(ys))
@@ -392,9 +400,6 @@ class Trainer:
                 val_xs + [a for a in val_ys if a is not None], "validation_data"))
             train_range = (0, n)
         elif validation_split:
-            if not 0 < validation_split < 1:
-                raise ValueError(f"validation_split must be in (0, 1), received "
-                                 f"{validation_split}.")
             split_at = int(n * (1.0 - validation_split))  # the last fraction, before shuffling
             val_xs, val_ys, val_sws = xs, ys, sws
             train_range, val_range = (0, split_at), (split_at, n)
@@ -485,8 +490,9 @@ class Trainer:
         self._require_compiled("training/testing")
         if kwargs:
             raise TypeError(f"evaluate: unexpected keyword argument(s) {sorted(kwargs)}.")
-        verbose = 1 if verbose == "auto" else verbose
-        batch_size = _check_batch_size(batch_size)
+        verbose = arguments.verbose("evaluate", verbose)
+        batch_size = arguments.batch_size("evaluate", batch_size)
+        steps = arguments.steps("evaluate", "steps", steps)
         xs, ys = self._prepare_x(x), self._prepare_y(y)
         sws = self._prepare_sample_weight(sample_weight, len(ys))
         n = data_utils.cardinality(xs, "x")
@@ -510,7 +516,9 @@ class Trainer:
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
         """Outputs as NumPy arrays (a list for several outputs). Needs no compile."""
         from .. import callbacks as callbacks_module
-        batch_size = _check_batch_size(batch_size)
+        verbose = arguments.verbose("predict", verbose)
+        batch_size = arguments.batch_size("predict", batch_size)
+        steps = arguments.steps("predict", "steps", steps)
         xs = self._prepare_x(x)
         n = data_utils.cardinality(xs, "x")
         self._ensure_built(xs)
@@ -640,15 +648,6 @@ def _is_number_list(values):
 
 def _float_dtype(array, dtype):
     return dtype if array is not None and numpy.dtype(array.dtype).kind == "f" else None
-
-
-def _check_batch_size(batch_size):
-    if batch_size is None:
-        return 32
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, numpy.integer)) or \
-            batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, received {batch_size!r}.")
-    return int(batch_size)
 
 
 def _unpack_validation(validation_data):

@@ -1,380 +1,24 @@
-"""Keras's HDF5 files: weights (``save_weights``/``load_weights``) and whole models
-(``save``/``load_model``).
+"""Whole models in Keras's HDF5 file (``save``/``load_model`` with a ``.h5`` name): the
+architecture as JSON, the Keras 2 weight layout under ``model_weights``, the compile settings
+and the optimizer's state.
 
-Two weight layouts are read and written:
-
-* Keras 2 (``x.h5``, also inside ``model.save`` files under ``model_weights``): one group per
-  layer with attribute ``weight_names`` and one dataset per weight (``dense/kernel:0``), root
-  attribute ``layer_names``. Weights are listed as Keras lists them: trainable, then frozen.
-* Keras 3 (``x.weights.h5``): ``layers/<class_name_snake>[_<n>]/vars/<i>``, nested models
-  under ``layers/<key>/layers/...``, the layer's name in attribute ``name`` of ``vars``.
-
-Files are written to a temporary file in the same folder, flushed to disk, then renamed over
-the target, so a failed save (or a crash) never destroys the previous file. Loading parses
-JSON and looks classes up in a registry: no pickle, no eval, no code from the file runs.
+Files are written atomically (see ``files.atomic_path``). Loading parses JSON and looks classes
+up in a registry: no pickle, no eval; code in a file (Lambda) runs only with
+``safe_mode=False`` (see ``safety``).
 """
 import json
 import os
-import re
-import secrets
 import warnings
 
 import h5py
 import numpy
 
-KERAS_VERSION = "2.15.0"
-_CODE_CLASSES = ("Lambda", "__lambda__", "TFOpLambda", "SlicingOpLambda")
+from . import compat, safety
+from .files import (_atomic_write, _check_h5_name, _is_keras3_weights_name, _open_hdf5,
+                    _read_names, _text, _write_names, naming_file)
+from .weights_h5 import KERAS_VERSION, _load_keras2_group, _write_keras2_weights
 
 
-# --- names and files ---------------------------------------------------------------------------
-def _check_h5_name(filepath, what):
-    name = os.fspath(filepath)
-    if not name.endswith((".h5", ".hdf5")):
-        raise ValueError(f"{what}: only HDF5 files are supported; the file name must end in "
-                         f".h5, .weights.h5 or .hdf5, received {name!r}.")
-    return name
-
-
-def _is_keras3_weights_name(name):
-    return name.endswith(".weights.h5")
-
-
-def _open_hdf5(filepath, what):
-    name = os.fspath(filepath)
-    if not os.path.exists(name):
-        raise FileNotFoundError(f"{what}: no such file: {name!r}.")
-    if not h5py.is_hdf5(name):
-        hint = " (the Keras 3 '.keras' zip format is not supported)" \
-            if name.endswith(".keras") else ""
-        raise ValueError(f"{what}: {name!r} is not an HDF5 file{hint}.")
-    return h5py.File(name, "r")
-
-
-def _new_temporary_file(directory):
-    """An empty, uniquely named file in ``directory`` with the umask's permissions (mkstemp's
-    0600 would carry over to the saved file)."""
-    while True:
-        path = os.path.join(directory, f".gkeras-{secrets.token_hex(8)}.h5.tmp")
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            return path
-        except FileExistsError:
-            continue
-
-
-def _fsync(path):
-    fd = os.open(path, os.O_RDWR)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(filepath, overwrite, write):
-    filepath = os.fspath(filepath)
-    if os.path.exists(filepath) and not overwrite:
-        raise FileExistsError(f"{filepath} exists and overwrite=False.")
-    directory = os.path.dirname(os.path.abspath(filepath))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"Cannot save to {filepath!r}: the directory {directory!r} "
-                                "does not exist.")
-    tmp = _new_temporary_file(directory)
-    try:
-        with h5py.File(tmp, "w") as f:
-            write(f)
-        _fsync(tmp)  # on disk before the rename: a crash never leaves a truncated file
-        os.replace(tmp, filepath)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def _decode(values):
-    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
-
-
-def _text(raw):
-    return raw.decode("utf8") if isinstance(raw, bytes) else str(raw)
-
-
-def _shapes(arrays):
-    return [tuple(a.shape) for a in arrays]
-
-
-# HDF5 refuses attributes over 64 KiB: Keras splits a long name list into `name0`, `name1`, ...
-_HDF5_ATTRIBUTE_LIMIT = 64512
-
-
-def _write_names(group, key, names):
-    data = numpy.array([n.encode("utf8") for n in names])
-    chunks = 1
-    while data.nbytes / chunks > _HDF5_ATTRIBUTE_LIMIT:
-        chunks += 1
-    if chunks == 1:
-        group.attrs[key] = data
-    else:
-        for i, part in enumerate(numpy.array_split(data, chunks)):
-            group.attrs[f"{key}{i}"] = part
-
-
-def _read_names(group, key):
-    if key in group.attrs:
-        return _decode(group.attrs[key])
-    names, i = [], 0
-    while f"{key}{i}" in group.attrs:
-        names += _decode(group.attrs[f"{key}{i}"])
-        i += 1
-    return names
-
-
-# --- Keras 2 layout ---------------------------------------------------------------------------
-def _legacy_weights(layer):
-    """A layer's weights in the order Keras's HDF5 files list them."""
-    return layer.trainable_weights + layer.non_trainable_weights
-
-
-def _write_keras2_weights(group, model):
-    layers = model.layers
-    group.attrs["layer_names"] = numpy.array([layer.name.encode("utf8") for layer in layers])
-    group.attrs["backend"] = b"gkeras"
-    group.attrs["keras_version"] = KERAS_VERSION.encode("utf8")
-    for layer in layers:
-        g = group.create_group(layer.name)
-        weights = _legacy_weights(layer)
-        names = [f"{w.path}:0" for w in weights]
-        if len(set(names)) != len(names):
-            raise ValueError(f"save: layer '{layer.name}' has several weights named alike "
-                             f"({names}); give its sublayers unique names.")
-        g.attrs["weight_names"] = numpy.array([n.encode("utf8") for n in names])
-        for name, w in zip(names, weights):
-            g.create_dataset(name, data=w.numpy())
-
-
-def _saved_keras2_layers(group):
-    """``[(layer_name, [arrays])]`` for the layers of a Keras 2 group that hold weights."""
-    out = []
-    for name in _decode(group.attrs["layer_names"]):
-        g = group[name]
-        weight_names = _decode(g.attrs.get("weight_names", []))
-        if weight_names:
-            out.append((name, [numpy.asarray(g[n]) for n in weight_names]))
-    return out
-
-
-def _match(layer, variables, values, source, skip_mismatch):
-    """``[(variable, value)]`` if ``values`` fit ``variables``; else skip (warn) or raise."""
-    problem = None
-    if len(values) != len(variables):
-        problem = (f"expects {len(variables)} weight(s) {_shapes(variables)}, but {source} "
-                   f"holds {len(values)} {_shapes(values)}")
-    else:
-        for v, a in zip(variables, values):
-            if tuple(v.shape) != tuple(a.shape):
-                problem = (f"weight '{v.name}' has shape {tuple(v.shape)}, but {source} holds "
-                           f"shape {tuple(a.shape)}")
-                break
-    if problem is None:
-        return list(zip(variables, values))
-    message = f"Layer '{layer.name}' ({type(layer).__name__}): {problem}."
-    if skip_mismatch:
-        warnings.warn(f"Skipping loading weights: {message}", stacklevel=4)
-        return []
-    raise ValueError(message)
-
-
-def _load_keras2_group(group, model, by_name, skip_mismatch):
-    saved = _saved_keras2_layers(group)
-    pairs = []
-    if by_name:
-        values_by_name = dict(saved)
-        for layer in model.layers:
-            if layer.name in values_by_name:
-                pairs += _match(layer, _legacy_weights(layer), values_by_name[layer.name],
-                                f"the file's layer '{layer.name}'", skip_mismatch)
-    else:
-        targets = [layer for layer in model.layers if _legacy_weights(layer)]
-        if len(saved) != len(targets):
-            raise ValueError(
-                f"Layer count mismatch: the weight file holds weights for {len(saved)} "
-                f"layer(s) {[name for name, _ in saved]}, but model '{model.name}' has "
-                f"{len(targets)} layer(s) with weights {[layer.name for layer in targets]}. "
-                "Use by_name=True to load by layer name.")
-        for layer, (name, values) in zip(targets, saved):
-            pairs += _match(layer, _legacy_weights(layer), values,
-                            f"the file's layer '{name}'", skip_mismatch)
-    _assign(pairs)
-
-
-def _assign(pairs):
-    # everything was checked before this point: a failed load changes no weight
-    for variable, value in pairs:
-        variable.assign(value)
-
-
-# --- Keras 3 layout ---------------------------------------------------------------------------
-def _keras_snake_case(name):
-    """``keras.src.utils.naming.to_snake_case``: the key Keras 3 files use for an object."""
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _keras3_class_name(layer):
-    from ..models import Model, Sequential
-    if type(layer) is Model and layer._is_graph_network:
-        return "Functional"
-    if type(layer) is Sequential:
-        return "Sequential"
-    return type(layer).__name__
-
-
-def _keras3_entries(obj, visited):
-    """``[(path, sublayer)]`` below ``obj`` in the order and under the names Keras 3's
-    ``saving_lib`` uses: a graph model's ``layers`` list first, then public attributes in
-    sorted order; layers in a list are keyed ``dense``, ``dense_1``, ... by class."""
-    from ..models import Model
-    attributes = {k: v for k, v in vars(obj).items() if not k.startswith("_")}
-    candidates = []
-    if isinstance(obj, Model):
-        if obj._is_graph_network:
-            candidates.append(("layers", obj.layers))
-        else:
-            attributes["layers"] = obj.layers
-    candidates += sorted(attributes.items())
-    out = []
-    for name, value in candidates:
-        if _is_layer(value):
-            if id(value) not in visited:
-                visited.add(id(value))
-                out.append((name, value))
-        elif isinstance(value, (list, tuple)) and value and all(_is_layer(v) for v in value):
-            used = {}
-            for layer in value:
-                key = _keras_snake_case(_keras3_class_name(layer))
-                used[key] = used[key] + 1 if key in used else 0
-                key = f"{key}_{used[key]}" if used[key] else key
-                if id(layer) not in visited:
-                    visited.add(id(layer))
-                    out.append((f"{name}/{key}", layer))
-    return out
-
-
-def _own_variables(layer):
-    return layer._trainable_weights + layer._non_trainable_weights
-
-
-def _is_layer(value):
-    from ..layers.base import Layer
-    return isinstance(value, Layer)
-
-
-def _write_keras3_object(group, obj, visited):
-    own = group.create_group("vars")
-    own.attrs["name"] = obj.name
-    for i, w in enumerate(_own_variables(obj)):
-        own.create_dataset(str(i), data=w.numpy())
-    for path, layer in _keras3_entries(obj, visited):
-        _write_keras3_object(group.create_group(path), layer, visited)
-
-
-def _read_vars(group):
-    if "vars" not in group:
-        return []
-    own = group["vars"]
-    return [numpy.asarray(own[str(i)]) for i in range(len(own))]
-
-
-def _keras3_pairs(group, obj, path, skip_mismatch, visited, used):
-    """Check ``obj``'s weights against ``group`` (recursively) and list what to assign."""
-    own = _own_variables(obj)
-    values = _read_vars(group)
-    used.add(group.name)
-    pairs = _match(obj, own, values, f"'{group.name}/vars'", skip_mismatch) \
-        if own or values else []
-    for sub, layer in _keras3_entries(obj, visited):
-        if sub in group:
-            pairs += _keras3_pairs(group[sub], layer, f"{path}/{sub}", skip_mismatch, visited,
-                                   used)
-        elif layer.weights:
-            message = (f"Layer '{layer.name}' ({type(layer).__name__}) has weights, but the "
-                       f"file has no group '{path}/{sub}'.")
-            if not skip_mismatch:
-                raise ValueError(message)
-            warnings.warn(f"Skipping loading weights: {message}", stacklevel=4)
-    return pairs
-
-
-# training state Keras 3 saves next to the layers; gkeras does not restore it
-_KERAS3_TRAINING_STATE = ("optimizer", "compile_metrics", "compile_loss", "metrics", "loss")
-
-
-def _unused_weight_groups(f, used):
-    found = []
-
-    def visit(name, item):
-        top = name.split("/", 1)[0]
-        if isinstance(item, h5py.Group) and name.rsplit("/", 1)[-1] == "vars" and len(item) and \
-                top not in _KERAS3_TRAINING_STATE and f[name].parent.name not in used:
-            found.append(f[name].parent.name)
-    f.visititems(visit)
-    return found
-
-
-def _load_keras3_file(f, model, by_name, skip_mismatch):
-    used = set()
-    if by_name:
-        saved = f["layers"] if "layers" in f else {}
-        by_saved_name = {_text(saved[key]["vars"].attrs.get("name", key)): key
-                         for key in saved if "vars" in saved[key]}
-        pairs, visited = [], {id(model)}
-        for layer in model.layers:
-            key = by_saved_name.get(layer.name)
-            if key is not None:
-                pairs += _keras3_pairs(saved[key], layer, f"/layers/{key}", skip_mismatch,
-                                       visited, used)
-        _assign(pairs)
-        return
-    pairs = _keras3_pairs(f, model, "", skip_mismatch, {id(model)}, used)
-    unused = _unused_weight_groups(f, used)
-    if unused and not skip_mismatch:
-        raise ValueError(f"Model '{model.name}' has no layer for the weights the file holds "
-                         f"under {unused}; use by_name=True or skip_mismatch=True.")
-    _assign(pairs)
-
-
-# --- public weight functions -------------------------------------------------------------------
-def save_weights(model, filepath, overwrite=True):
-    """Write the model's weights: Keras 3's layout for ``*.weights.h5``, else Keras 2's."""
-    name = _check_h5_name(filepath, "save_weights")
-    if _is_keras3_weights_name(name):
-        _atomic_write(name, overwrite, lambda f: _write_keras3_object(f, model, {id(model)}))
-    else:
-        _atomic_write(name, overwrite, lambda f: _write_keras2_weights(f, model))
-
-
-def load_weights(model, filepath, by_name=False, skip_mismatch=False):
-    """Load weights saved by ``save_weights``/``save`` (gkeras, Keras 2 or Keras 3) into
-    ``model``; the layout is read from the file, not its name.
-
-    Layers are matched in order (Keras 2 layout) or by position among layers of the same class
-    (Keras 3 layout); ``by_name=True`` matches layer names and leaves the others unchanged.
-    ``skip_mismatch=True`` skips (with a warning) layers whose weight count or shapes differ.
-    Nothing is changed when an error is raised."""
-    _check_h5_name(filepath, "load_weights")
-    with _open_hdf5(filepath, "load_weights") as f:
-        group = f["model_weights"] if "model_weights" in f else f
-        if "layer_names" in group.attrs:
-            _load_keras2_group(group, model, by_name, skip_mismatch)
-        elif "layers" in f or "vars" in f:
-            _load_keras3_file(f, model, by_name, skip_mismatch)
-        else:
-            raise ValueError(f"load_weights: {os.fspath(filepath)!r} is an HDF5 file but not "
-                             "a Keras weights file (neither the Keras 2 'layer_names' layout "
-                             "nor the Keras 3 'layers/<name>/vars' layout).")
-
-
-# --- whole models ------------------------------------------------------------------------------
 def save_model(model, filepath, overwrite=True, include_optimizer=True):
     """Architecture (JSON), weights, compile settings and (``include_optimizer``) the
     optimizer's state, in Keras 2's HDF5 model layout."""
@@ -467,63 +111,105 @@ def _training_config(model):
             "optimizer_config": optimizers.serialize(model.optimizer)}
 
 
-def _reject_code(config, filepath):
-    """Refuse configs whose objects are Python code (Lambda layers, lambdas)."""
-    if isinstance(config, dict):
-        if config.get("class_name") in _CODE_CLASSES:
-            raise ValueError(
-                f"load_model: {os.fspath(filepath)!r} contains a {config['class_name']!r} "
-                "object, which is Python code; gkeras never runs code from a file. Rebuild "
-                "that part of the model in Python and load only its weights.")
-        for value in config.values():
-            _reject_code(value, filepath)
-    elif isinstance(config, list):
-        for value in config:
-            _reject_code(value, filepath)
-
-
-def load_model(filepath, custom_objects=None, compile=True):
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """A model saved by ``model.save`` (gkeras, Keras 2, or Keras 3's legacy ``.h5``), compiled
     as it was if ``compile`` and the file has a training configuration, with the optimizer's
-    saved state (step count, slots) restored."""
+    saved state (step count, slots) restored. Code in the file (Lambda) runs only with
+    ``safe_mode=False``."""
     from ..models import model_from_config
-    with _open_hdf5(filepath, "load_model") as f:
+    with naming_file(filepath, "load_model", "a Keras model file written by save"), \
+            _open_hdf5(filepath, "load_model") as f:
         raw = f.attrs.get("model_config")
         if raw is None:
             raise ValueError(f"load_model: {os.fspath(filepath)!r} holds no model config: it "
                              "is a weights-only file; build the model in Python and call "
                              "model.load_weights.")
-        config = json.loads(_text(raw))
-        _reject_code(config, filepath)
-        model = model_from_config(config, custom_objects=custom_objects)
+        config = _parse_json(raw, filepath, "model_config")
+        safety.check_config(config, filepath, safe_mode, custom_objects)
+        config = compat.activations_for(config, _text(f.attrs.get("keras_version", "2")))
+        with safety.loading(safe_mode, custom_objects):
+            model = model_from_config(config, custom_objects=custom_objects)
+        if "model_weights" not in f:
+            raise ValueError(f"load_model: {os.fspath(filepath)!r} has a model config but no "
+                             "'model_weights' group; the file is damaged or incomplete.")
         _load_keras2_group(f["model_weights"], model, by_name=False, skip_mismatch=False)
         training = f.attrs.get("training_config")
         if compile and training is not None:
-            _compile_from_config(model, json.loads(_text(training)), custom_objects, filepath)
+            _compile_from_config(model, _parse_json(training, filepath, "training_config"),
+                                 custom_objects, filepath)
             if "optimizer_weights" in f:
                 _load_optimizer_weights(f["optimizer_weights"], model, filepath)
     return model
 
 
+def _parse_json(raw, filepath, what):
+    try:
+        return json.loads(_text(raw))
+    except ValueError as e:
+        raise ValueError(f"{os.fspath(filepath)!r}: its {what} is not valid JSON ({e}); the "
+                         "file is damaged or was not written by Keras.") from None
+
+
 def _load_optimizer_weights(group, model, filepath):
-    """Restore the optimizer's state as Keras's loader does: build the optimizer on the model's
-    trainable weights, then set its variables in order. A file that does not fit (another
-    optimizer, other shapes) gives a warning and leaves the optimizer fresh."""
-    optimizer = model.optimizer
+    """Restore the optimizer's state from Keras's ``optimizer_weights`` group."""
     try:
         names = _read_names(group, "weight_names")
         missing = [name for name in names if not isinstance(group.get(name), h5py.Dataset)]
         if missing:
             raise ValueError(f"the file lists {missing} but holds no such dataset")
         values = [numpy.asarray(group[name]) for name in names]
+    except ValueError as e:
+        _optimizer_state_warning(model, filepath, e)
+        return
+    set_optimizer_state(model, _with_learning_rate(names, values, model.optimizer), filepath)
+
+
+def _with_learning_rate(names, values, optimizer):
+    """Keras 2 on TensorFlow (``tf_keras``) saves ``iteration:0`` and the slots (``Adam/m/...``,
+    in gkeras's order) but no learning rate: the compiled one is kept, as Keras 2 does."""
+    if not names or names[0].split(":")[0] != "iteration" or \
+            any("learning_rate" in name for name in names):
+        return values
+    return from_tf_keras(values, optimizer)
+
+
+def from_tf_keras(values, optimizer):
+    """``tf_keras``'s optimizer state (``[iteration, *slots]``) in gkeras's order: the learning
+    rate (not saved) is the compiled one, and SGD without momentum drops the momentum slots
+    ``tf_keras`` creates but never uses."""
+    if type(optimizer).__name__ == "SGD" and not getattr(optimizer, "momentum", 0):
+        values = values[:1]
+    return insert_learning_rate(values, optimizer)
+
+
+def insert_learning_rate(values, optimizer):
+    """``values`` with the optimizer's own learning rate put where gkeras keeps it."""
+    paths = [variable.path for variable in optimizer.variables]
+    position = next((i for i, path in enumerate(paths) if path.endswith("/learning_rate")),
+                    None)
+    if position is None:
+        return values
+    return values[:position] + [optimizer.variables[position].numpy()] + values[position:]
+
+
+def _optimizer_state_warning(model, filepath, error):
+    warnings.warn(f"load_model: the optimizer state saved in {os.fspath(filepath)!r} does "
+                  f"not fit the model's {type(model.optimizer).__name__} optimizer "
+                  f"({str(error).rstrip('.')}); it starts freshly initialized.", stacklevel=5)
+
+
+def set_optimizer_state(model, values, filepath):
+    """Set the optimizer's variables in order, as Keras's loader does: build the optimizer on
+    the model's trainable weights first. A state that does not fit (another optimizer, other
+    shapes) gives a warning and leaves the optimizer fresh."""
+    optimizer = model.optimizer
+    try:
         # a file saved before any training holds only the step count and learning rate
         if not optimizer.built and len(values) != len(optimizer.variables):
             optimizer.build(model.trainable_weights)
         optimizer.set_weights(values)
     except ValueError as e:
-        warnings.warn(f"load_model: the optimizer state saved in {os.fspath(filepath)!r} does "
-                      f"not fit the model's {type(optimizer).__name__} optimizer "
-                      f"({str(e).rstrip('.')}); it starts freshly initialized.", stacklevel=4)
+        _optimizer_state_warning(model, filepath, e)
 
 
 def _per_output(value, names, convert):
@@ -538,8 +224,30 @@ def _per_output(value, names, convert):
     return convert(value)
 
 
+def _unprefixed(metric, prefix):
+    if isinstance(metric, dict) and isinstance(metric.get("config"), dict) and \
+            str(metric["config"].get("name", "")).startswith(prefix):
+        return {**metric, "config": {**metric["config"],
+                                     "name": metric["config"]["name"][len(prefix):]}}
+    return metric
+
+
+def _optimizer_from_config(config, custom_objects):
+    from .. import optimizers
+    if isinstance(config, str):  # tf_keras's .keras archives keep compile("adam") so
+        return optimizers.get(config)
+    config = dict(config)
+    class_name = str(config.get("class_name"))
+    if class_name.startswith("Custom>"):  # tf_keras registers its optimizers so
+        config["class_name"] = class_name[len("Custom>"):]
+    # tf_keras's flags for XLA and for its pre-2.11 optimizers: no meaning in gkeras
+    config["config"] = {k: v for k, v in (config.get("config") or {}).items()
+                        if k not in ("jit_compile", "is_legacy_optimizer")}
+    return optimizers.deserialize(config, custom_objects)
+
+
 def _compile_from_config(model, training, custom_objects, filepath):
-    from .. import losses, metrics, optimizers
+    from .. import losses, metrics
     names = model.output_names
 
     def loss(value):
@@ -549,17 +257,19 @@ def _compile_from_config(model, training, custom_objects, filepath):
     def metric_list(value):
         items = value if isinstance(value, list) else [value]
         return [metrics.deserialize(m, custom_objects) if isinstance(m, dict) else m
-                for m in items]
+                for m in items if m is not None]  # Keras 2: [None] for an output without
 
     def metric_spec(value):
         if isinstance(value, dict) and "class_name" not in value:
             return {k: metric_list(v) for k, v in value.items() if k in names and v}
         if isinstance(value, list) and value and all(isinstance(v, list) for v in value):
+            if len(value) == len(names) > 1:  # Keras 2 prefixed the output's name
+                value = [[_unprefixed(m, f"{name}_") for m in v] for name, v in zip(names, value)]
             return [metric_list(v) for v in value]
         return None if value is None else metric_list(value)
 
     try:
-        optimizer = optimizers.deserialize(training["optimizer_config"], custom_objects)
+        optimizer = _optimizer_from_config(training["optimizer_config"], custom_objects)
         kwargs = {"loss": _per_output(training.get("loss"), names, loss),
                   "metrics": metric_spec(training.get("metrics")),
                   "loss_weights": _per_output(training.get("loss_weights"), names, float)}

@@ -1,11 +1,11 @@
 """2-D max and average pooling on any NumPy-compatible array module ``xp``.
 
-The forward passes reduce over a strided window view of the (padded) input, so no window is
-copied for averages and one ``(..., kh*kw, ...)`` copy is made for the max's argmax. When the
-windows tile the input exactly (strides == pool_size, no padding, sizes divide) a plain
-reshape replaces the view. Backward passes loop over the kh*kw window offsets only, each a
-strided-slice add into the padded gradient (measured faster than a reshape path even for
-exact tilings).
+Max pooling loops over the kh*kw window offsets, each an output-sized strided slice of the
+(padded) input: a running maximum, then the winner's offset from equality tests; no window
+is copied. Averages reduce over
+a strided window view, or a plain reshape when the windows tile the input exactly (strides ==
+pool_size, no padding, sizes divide). Backward passes loop over the window offsets only, each
+a strided-slice write (disjoint windows) or add (overlapping ones) into the padded gradient.
 
 Geometry as in the backend contract: ``pool_size=(kh, kw)``, ``strides=(sh, sw)``,
 ``padding=((pt, pb), (pl, pr))``; x is (n, h, w, c) when ``channels_last`` else (n, c, h, w).
@@ -72,30 +72,43 @@ def _lowest_value(dtype):
     return -numpy.inf if numpy.dtype(dtype).kind == "f" else numpy.iinfo(dtype).min
 
 
+def _offset_index(ax_h, ax_w, i, j, strides, out_hw):
+    """The strided slice of the padded input that window offset (i, j) reads, one element
+    per output position."""
+    (sh, sw), (oh, ow) = strides, out_hw
+    index = [slice(None)] * 4
+    index[ax_h] = slice(i, i + sh * (oh - 1) + 1, sh)
+    index[ax_w] = slice(j, j + sw * (ow - 1) + 1, sw)
+    return tuple(index)
+
+
 def max_pool(xp, x, pool_size, strides, padding, channels_last):
     """``(y, argmax)``: window maxima and the int32 flat offset ``i*kw + j`` of each winner
-    (the lowest offset among ties); padded positions act as -inf."""
-    oh, ow = _geometry(x.shape, pool_size, strides, padding, channels_last)
+    (the lowest offset among ties, the first NaN as ``numpy.argmax``); padded positions act
+    as -inf. Passes over output-sized strided slices, one group per window offset: no window
+    is copied, and no masked copy (slow in NumPy) is made."""
+    out_hw = _geometry(x.shape, pool_size, strides, padding, channels_last)
     kh, kw = pool_size
-    if _tiles_exactly(x.shape, pool_size, strides, padding, channels_last):
-        tiles = _tiles(x, pool_size, channels_last)
-        order = (0, 1, 3, 2, 4, 5) if channels_last else (0, 1, 2, 4, 3, 5)
-        windows = tiles.transpose(order)
-    else:
-        padded = _pad(xp, x, padding, channels_last, _lowest_value(x.dtype))
-        windows = _windows(xp, padded, pool_size, strides, (oh, ow), channels_last)
-    # window axes flattened to one: axis 3 (before channels) or the last axis
-    if channels_last:
-        n, c = x.shape[0], x.shape[3]
-        flat = windows.reshape(n, oh, ow, kh * kw, c)
-        axis = 3
-    else:
-        n, c = x.shape[:2]
-        flat = windows.reshape(n, c, oh, ow, kh * kw)
-        axis = 4
-    argmax = xp.argmax(flat, axis=axis)  # the first maximum: the lowest offset wins ties
-    y = xp.take_along_axis(flat, xp.expand_dims(argmax, axis), axis=axis)
-    return xp.squeeze(y, axis=axis), argmax.astype(xp.int32)
+    ax_h, ax_w = _spatial_axes(channels_last)
+    padded = _pad(xp, x, padding, channels_last, _lowest_value(x.dtype))
+    windows = [padded[_offset_index(ax_h, ax_w, k // kw, k % kw, strides, out_hw)]
+               for k in range(kh * kw)]
+    y = windows[0].copy()
+    for window in windows[1:]:
+        xp.maximum(y, window, out=y)  # NaN propagates, as argmax picks a NaN
+    # argmax = the number of leading offsets that are not the winner
+    argmax = xp.zeros(y.shape, dtype=xp.int32)
+    before_winner = None
+    for window in windows[:-1]:
+        missed = xp.not_equal(window, y)
+        if numpy.dtype(x.dtype).kind == "f":
+            xp.logical_and(missed, window == window, out=missed)  # a NaN entry is the winner
+        if before_winner is None:
+            before_winner = missed
+        else:
+            xp.logical_and(before_winner, missed, out=before_winner)
+        argmax += before_winner
+    return y, argmax
 
 
 def _scatter_windows(xp, x_shape, pool_size, strides, padding, channels_last, per_offset,
@@ -122,10 +135,26 @@ def _scatter_windows(xp, x_shape, pool_size, strides, padding, channels_last, pe
 
 def max_pool_backward(xp, dy, argmax, x_shape, pool_size, strides, padding, channels_last):
     """dx: each output's gradient goes to its winning input position."""
-    kw = pool_size[1]
-    zero = xp.zeros((), dtype=dy.dtype)
-    return _scatter_windows(xp, x_shape, pool_size, strides, padding, channels_last,
-                            lambda i, j: xp.where(argmax == i * kw + j, dy, zero), dy.dtype)
+    kh, kw = pool_size
+    if strides[0] < kh or strides[1] < kw:  # overlapping windows: offsets add up
+        return _scatter_windows(xp, x_shape, pool_size, strides, padding, channels_last,
+                                lambda i, j: dy * (argmax == i * kw + j), dy.dtype)
+    # disjoint windows: every input position is read by one offset at most, so each offset
+    # writes its outputs' gradients (0 where it did not win) straight into its slice
+    (pt, pb), (pl, pr) = padding
+    ax_h, ax_w = _spatial_axes(channels_last)
+    padded_shape = list(x_shape)
+    padded_shape[ax_h] += pt + pb
+    padded_shape[ax_w] += pl + pr
+    dx = xp.zeros(padded_shape, dtype=dy.dtype)
+    out_hw = dy.shape[ax_h], dy.shape[ax_w]
+    for offset in range(kh * kw):
+        target = dx[_offset_index(ax_h, ax_w, offset // kw, offset % kw, strides, out_hw)]
+        xp.multiply(dy, argmax == offset, out=target)
+    index = [slice(None)] * 4
+    index[ax_h] = slice(pt, pt + x_shape[ax_h])
+    index[ax_w] = slice(pl, pl + x_shape[ax_w])
+    return dx[tuple(index)] if pt or pb or pl or pr else dx
 
 
 def _window_counts(xp, x_shape, pool_size, strides, padding, channels_last, dtype):

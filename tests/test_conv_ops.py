@@ -83,3 +83,59 @@ def test_errors_name_the_op_the_expected_and_the_received():
     with pytest.raises(ValueError, match=r"`strides` must be a positive integer or a tuple of "
                                          r"2 positive integers, received strides=\(1, 0\)"):
         ops.conv(x, np.zeros((3, 3, 2, 1)), strides=(1, 0))
+
+
+# --- conv_bias_activation: the layers' fused op ------------------------------------------------
+
+def _bias_away_from_kink(pre_activation, channel_axis):
+    """A bias per channel that keeps every ``pre_activation + bias`` at least 0.05 away from
+    ReLU's kink, so finite differences see a smooth function."""
+    channels = pre_activation.shape[channel_axis]
+    per_channel = np.moveaxis(pre_activation, channel_axis, -1).reshape(-1, channels)
+    return np.array([next(b for b in np.arange(-1.0, 1.0, 0.0137)
+                          if np.abs(values + b).min() > 0.05) for values in per_channel.T])
+
+
+def _fused_cases():
+    from test_ops import Case
+    from gkeras.ops.convolution import conv_bias_activation
+    rng = np.random.default_rng(7)
+    cases = []
+    for relu in (None, "relu"):
+        for fmt, x_shape in (("channels_last", (2, 5, 6, 2)), ("channels_first", (2, 2, 5, 6)),
+                             ("channels_last", (2, 7, 2))):
+            rank = len(x_shape) - 2
+            kw = dict(strides=(2, 1) if rank == 2 else 1, padding="same", data_format=fmt)
+            channel_axis = -1 if fmt == "channels_last" else 1
+            bias_shape = (-1,) + (1,) * rank if fmt == "channels_first" else (-1,)
+
+            def reference(x, k, b, kw=kw, relu=relu, bias_shape=bias_shape):
+                y = np_conv(x, k, **kw) + b.reshape(bias_shape)
+                return np.maximum(y, 0) if relu else y
+            x = rng.standard_normal(x_shape)
+            k = rng.standard_normal((3,) * rank + (2, 3))
+            b = _bias_away_from_kink(np_conv(x, k, **kw), channel_axis)
+            cases.append(Case(lambda x, k, b, kw=kw, relu=relu: conv_bias_activation(
+                x, k, b, relu, **kw), [x, k, b], reference, label=f"{relu} {fmt} {x_shape}"))
+    return cases
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_conv_bias_activation_forward_and_gradients(index):
+    from test_ops import check_case
+    check_case(_fused_cases()[index])
+
+
+def test_conv_layers_with_relu_match_conv_then_bias_then_relu():
+    from gkeras import layers
+    from gkeras.ops.convolution import conv_bias_activation
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 9, 8, 2)).astype("float32")
+    fused = layers.Conv2D(4, 3, strides=2, padding="same", activation="relu")
+    y = fused(x).numpy()
+    kernel, bias = fused.get_weights()
+    want = np.maximum(np_conv(x.astype("float64"), kernel.astype("float64"), strides=2,
+                              padding="same") + bias, 0)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="activation must be None or 'relu'"):
+        conv_bias_activation(x, kernel, bias, "tanh")

@@ -4,8 +4,8 @@ Conv2DTranspose here; DepthwiseConv1D/2D and SeparableConv1D/2D in ``convolution
 config keys; the Keras 1/2 alias names (Convolution2D, Deconvolution2D, ...) and Keras 1
 argument spellings (nb_filter, nb_row, nb_col, border_mode, subsample, dim_ordering, ...).
 """
-from .. import constraints, initializers, ops, regularizers
-from ..ops.convolution import conv_transpose_output_length
+from .. import activations, constraints, initializers, ops, regularizers
+from ..ops.convolution import conv_bias_activation, conv_transpose_output_length
 from ..ops.geometry import normalize_tuple
 from .convolutional_base import BaseConv, serialize_or_none
 from .convolutional_depthwise import (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D,
@@ -49,6 +49,11 @@ class Conv(BaseConv):
 
     def call(self, inputs):
         self._output_spatial(inputs.shape)
+        if self.activation is activations.relu or self.activation is activations.linear:
+            # one op: the bias and the ReLU run in place on the convolution's output
+            relu = "relu" if self.activation is activations.relu else None
+            return conv_bias_activation(inputs, self.kernel, self.bias, relu, self.strides,
+                                        self.padding, self.data_format, self.dilation_rate)
         outputs = ops.conv(inputs, self.kernel, self.strides, self.padding, self.data_format,
                            self.dilation_rate)
         return self._bias_and_activation(outputs)

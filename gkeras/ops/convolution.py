@@ -157,6 +157,52 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     return result(y4.reshape(g.output_shape), (x, k), backward)
 
 
+def conv_bias_activation(inputs, kernel, bias=None, activation=None, strides=1,
+                         padding="valid", data_format=None, dilation_rate=1):
+    """``activation(conv(inputs, kernel) + bias)`` as one op, for ``activation`` None or
+    'relu': the bias and the ReLU run in place on the convolution's fresh output (no
+    temporaries), and the backward folds the ReLU's mask into the incoming gradient once."""
+    if activation not in (None, "relu"):
+        raise ValueError(f"conv_bias_activation: activation must be None or 'relu', received "
+                         f"activation={activation!r}.")
+    x, k = _t(inputs), _t(kernel)
+    who = "conv"
+    _check_ranks(who, x.shape, k.shape)
+    g = conv_geometry(who, x.shape, k.shape[:-2], strides, padding, data_format,
+                      dilation_rate, k.shape[-1])
+    _check_channels(who, x.shape, g.channels_last, k.shape[-2], k.shape)
+    backend = _backend()
+    xp = backend.xp
+    x4, k4 = x.value.reshape(g.x_shape), _kernel_4d(k.value)
+    y4, cols = backend.conv2d(x4, k4, g.strides, g.dilation, g.padding, g.channels_last)
+    channel_shape = (-1,) if g.channels_last else (-1, 1, 1)
+    parents = (x, k)
+    if bias is not None:
+        bias = _t(bias)
+        parents = (x, k, bias)
+        y4 += bias.value.reshape(channel_shape)
+    if activation == "relu":
+        xp.maximum(y4, 0, out=y4)
+
+    def backward(dy):
+        dy4 = dy.reshape(y4.shape)
+        if activation == "relu":
+            dy4 = dy4 * (y4 > 0)
+        dx = dk = None
+        if x.requires_grad:
+            dx = backend.conv2d_backward_input(dy4, k4, g.x_shape, g.strides, g.dilation,
+                                               g.padding, g.channels_last).reshape(x.shape)
+        if k.requires_grad:
+            dk = backend.conv2d_backward_kernel(dy4, cols, g.channels_last).reshape(k.shape)
+        if bias is None:
+            return dx, dk
+        channel_axis = 3 if g.channels_last else 1
+        db = dy4.sum(axis=tuple(a for a in range(4) if a != channel_axis)) \
+            if bias.requires_grad else None
+        return dx, dk, db
+    return result(y4.reshape(g.output_shape), parents, backward)
+
+
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                    dilation_rate=1):
     """Each input channel convolved with its own filters; kernel (k..., in, multiplier),

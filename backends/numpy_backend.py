@@ -285,7 +285,7 @@ class NumpyBackend:
     def _time_loop(self, loop, *args):
         if self.xp is not numpy:
             return loop(self, *args)
-        with blas_threads.single_threaded():  # small per-step products: see blas_threads
+        with blas_threads.single_threaded_when_busy():  # see blas_threads
             return loop(self, *args)
 
     def lstm_forward(self, *args):

@@ -1,4 +1,6 @@
 """The reference backend: plain NumPy on the CPU."""
+import sys
+
 import numpy
 
 from . import blas_threads, numpy_conv, numpy_norm, numpy_pool, numpy_rnn, rnn_loops
@@ -15,6 +17,8 @@ class NumpyBackend:
 
     def __init__(self, xp=numpy):
         self.xp = xp
+        # take_backward's last table gradient per (shape, dtype), with the rows it wrote
+        self._table_gradients = {}
 
     def asarray(self, value, dtype=None):
         return self.xp.asarray(value, dtype=dtype)
@@ -230,8 +234,7 @@ class NumpyBackend:
         xp = self.xp
         flat = indices.reshape(-1).astype(numpy.int64)
         flat = xp.where(flat < 0, flat + rows, flat)
-        # zeros, not zeros_like: a fresh zeroed allocation skips a memset of a large table
-        grad = xp.zeros((rows,) + dy.shape[indices.ndim:], dtype=dy.dtype)
+        grad = self._zeroed_table((rows,) + dy.shape[indices.ndim:], dy.dtype, flat)
         if flat.size == 0:
             return grad
         table, updates = grad.reshape(rows, -1), dy.reshape(flat.size, -1)
@@ -248,6 +251,22 @@ class NumpyBackend:
         for k in range(1, int(sizes.max())):
             picked = order[occurrence == k]
             table[flat[picked]] += updates[picked]
+        return grad
+
+    def _zeroed_table(self, shape, dtype, rows_to_write):
+        """A zero array of ``shape``: the previous call's for this shape and dtype when nothing
+        else holds it any more (the optimizer has used it), its written rows zeroed again --
+        a fresh large allocation costs a page fault per page the step then touches (here
+        ~1.5 ms a step for a 20000x128 table); else a new one."""
+        key = (shape, numpy.dtype(dtype).str)
+        cached = self._table_gradients.pop(key, None)
+        # references to a cached array nobody else holds: the tuple and getrefcount's argument
+        if cached is not None and sys.getrefcount(cached[0]) == 2:
+            grad, written = cached
+            grad[written] = 0
+        else:
+            grad = self.xp.zeros(shape, dtype=dtype)
+        self._table_gradients[key] = (grad, rows_to_write)
         return grad
 
     # --- recurrent layers: fused per-step gate math (contract in numpy_rnn.py) ----------------

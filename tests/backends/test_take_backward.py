@@ -31,3 +31,21 @@ def test_unused_rows_are_zero_and_empty_indices_give_zeros():
     assert not got[[0, 1, 2, 3, 5]].any()
     empty = NumpyBackend().take_backward(np.zeros((0,), "int64"), np.zeros((0, 3)), 4)
     np.testing.assert_array_equal(empty, np.zeros((4, 3)))
+
+
+def test_a_released_gradient_is_reused_with_its_old_rows_zeroed_and_a_held_one_never():
+    backend = NumpyBackend()
+    rng = np.random.default_rng(4)
+    first_indices, second_indices = np.array([[1, 5, 5]]), np.array([[2, 2, 7]])
+    dy1, dy2 = rng.standard_normal((1, 3, 4)), rng.standard_normal((1, 3, 4))
+    held = backend.take_backward(first_indices, dy1, 9)
+    address = held.__array_interface__["data"][0]
+    fresh = backend.take_backward(second_indices, dy2, 9)  # ``held`` still alive: a new array
+    assert fresh.__array_interface__["data"][0] != address
+    np.testing.assert_array_equal(held, reference(first_indices, dy1, 9))
+    np.testing.assert_array_equal(fresh, reference(second_indices, dy2, 9))
+    fresh_address = fresh.__array_interface__["data"][0]
+    del fresh
+    again = backend.take_backward(first_indices, dy1, 9)  # rows 2 and 7 zeroed again
+    assert again.__array_interface__["data"][0] == fresh_address
+    np.testing.assert_array_equal(again, reference(first_indices, dy1, 9))

@@ -72,7 +72,7 @@ _load = {"sample": None, "quiet": False}
 
 
 def _cpu_sample():
-    """``(wall, machine busy CPU seconds, this process's CPU seconds)``, or None off Linux."""
+    """``(machine busy CPU seconds, this process's CPU seconds)``, or None off Linux."""
     try:
         with open("/proc/stat") as f:
             ticks = [int(v) for v in f.readline().split()[1:9]]
@@ -81,22 +81,25 @@ def _cpu_sample():
     # user nice system, then irq softirq steal; idle and iowait are not busy
     busy = (sum(ticks[:3]) + sum(ticks[5:8])) / os.sysconf("SC_CLK_TCK")
     own = os.times()
-    return time.monotonic(), busy, own.user + own.system
+    return busy, own.user + own.system
+
+
+_clock = time.monotonic
 
 
 def machine_is_quiet():
-    """Whether other processes used under half a core since the last estimate (False until
-    a first period has passed, or where it cannot be measured)."""
-    now = _cpu_sample()
-    last = _load["sample"]
-    if now is None:
-        return False
-    if last is None:
-        _load["sample"] = now
-    elif now[0] - last[0] >= _SAMPLE_PERIOD:
-        others = (now[1] - last[1]) - (now[2] - last[2])
-        _load["quiet"] = others / (now[0] - last[0]) < _QUIET_BELOW
-        _load["sample"] = now
+    """Whether other processes used under half a core over the last estimate's period (False
+    until a first period has passed, or where it cannot be measured)."""
+    now, last = _clock(), _load["sample"]
+    if last is not None and now - last[0] < _SAMPLE_PERIOD:
+        return _load["quiet"]  # between estimates: no file read (~0.1 ms)
+    cpu = _cpu_sample()
+    if cpu is None:
+        _load["quiet"] = False
+    elif last is not None and last[1] is not None:
+        others = (cpu[0] - last[1][0]) - (cpu[1] - last[1][1])
+        _load["quiet"] = others / (now - last[0]) < _QUIET_BELOW
+    _load["sample"] = (now, cpu)
     return _load["quiet"]
 
 

@@ -191,3 +191,60 @@ def test_time_loops_run_blas_single_threaded_and_restore_it():
         assert get() == 2
     finally:
         set_(before)
+
+
+def _fake_cpu(monkeypatch, samples):
+    """``blas_threads`` reading ``samples`` ``(wall, (machine busy s, own s) or None)`` in
+    turn; a sample whose CPU part is "not read" must be one where /proc/stat is not read."""
+    from gkeras.backends import blas_threads
+    monkeypatch.setattr(blas_threads, "_load", {"sample": None, "quiet": False})
+    walls = iter([wall for wall, _ in samples])
+    cpus = iter([cpu for _, cpu in samples if cpu != "not read"])
+    monkeypatch.setattr(blas_threads, "_clock", lambda: next(walls))
+    monkeypatch.setattr(blas_threads, "_cpu_sample", lambda: next(cpus))
+    return blas_threads
+
+
+def test_quiet_means_under_half_a_core_of_other_processes(monkeypatch):
+    # others' share = (machine busy - own) / wall over each period of at least 0.5 s
+    blas_threads = _fake_cpu(monkeypatch, [
+        (0.0, (10.0, 1.0)),   # first look: no period yet, not quiet
+        (1.0, (11.2, 2.0)),   # others used 0.2 s in 1 s: quiet
+        (1.2, "not read"),    # under 0.5 s later: the estimate is kept, /proc/stat not read
+        (2.0, (13.0, 3.0)),   # others used 0.8 s in 1 s: busy
+        (3.0, (14.4, 4.0)),   # 0.4 s: quiet again
+        (4.0, None),          # cannot measure: not quiet
+        (5.0, (15.0, 5.0))])  # no earlier measurement to compare with: still not quiet
+    assert [blas_threads.machine_is_quiet() for _ in range(7)] == [False, True, True, False,
+                                                                  True, False, False]
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_time_loops_keep_blas_threads_only_on_a_quiet_machine(monkeypatch, quiet):
+    from gkeras.backends import blas_threads
+    controls = blas_threads._find_controls()
+    if not controls:
+        pytest.skip("NumPy's BLAS here is not an OpenBLAS this process can reach")
+    get, set_ = controls
+    monkeypatch.setattr(blas_threads, "machine_is_quiet", lambda: quiet)
+    seen = []
+    real_matmul = np.matmul
+
+    def recording_matmul(*args, **kwargs):
+        seen.append(get())
+        return real_matmul(*args, **kwargs)
+
+    before = get()
+    set_(2)
+    try:
+        x = normal(3, B, 2).astype("float32")
+        kernel, recurrent = normal(2, 4 * U).astype("float32"), normal(U, 4 * U).astype("float32")
+        zeros = np.zeros((B, U), "float32")
+        backend = NumpyBackend()
+        monkeypatch.setattr(backend.xp, "matmul", recording_matmul)
+        backend.lstm_forward(x, kernel, recurrent, None, zeros, zeros, None, None, "tanh",
+                             "sigmoid")
+        assert get() == 2
+    finally:
+        set_(before)
+    assert seen and set(seen) == {2 if quiet else 1}

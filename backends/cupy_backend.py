@@ -43,7 +43,7 @@ class CupyBackend(NumpyBackend):
     def synchronize(self):
         self.xp.cuda.get_current_stream().synchronize()
 
-    # --- convolution and pooling primitives (notes/conv_interface.md): our CUDA kernels ------
+    # --- convolution and pooling primitives (docs/backend_primitives.md): our CUDA kernels ------
     # Each allocates its outputs with xp.empty and launches one kernel (one thread per output
     # element; kernels/*.cu); shapes come from Python ints, so nothing is read from the device.
     # Element types without kernel instances take NumpyBackend's array-op versions.

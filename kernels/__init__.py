@@ -198,7 +198,7 @@ def get(xp, name, dtype):
 def window_geometry(x_shape, kernel_size, strides, dilation, padding, channels_last):
     """``(oh, ow)`` and the geometry arguments every kernel takes after ``total``
     (``channels_last, c, h, w, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl``), for an input of
-    ``x_shape`` and the window of ``notes/conv_interface.md`` (plain ints, no device reads)."""
+    ``x_shape`` and the window of docs/backend_primitives.md (plain ints, no device reads)."""
     if channels_last:
         _, h, w, c = x_shape
     else:

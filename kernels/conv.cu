@@ -1,4 +1,4 @@
-// im2col and its adjoint col2im (primitives 1 and 2 of notes/conv_interface.md).
+// im2col and its adjoint col2im (primitives 1 and 2 of docs/backend_primitives.md).
 // Geometry, the same in every kernel of gkeras: input (n, h, w, c) if channels_last else
 // (n, c, h, w); output oh x ow; window kh x kw; strides sh, sw; dilation dh, dw; top/left
 // pads pt, pl (bottom/right pads only shrink oh, ow). `total` is the number of work items.

@@ -1,4 +1,4 @@
-// Max and average pooling, forward and backward (primitives 3-6 of notes/conv_interface.md).
+// Max and average pooling, forward and backward (primitives 3-6 of docs/backend_primitives.md).
 // Geometry as in conv.cu: input (n, h, w, c) if channels_last else (n, c, h, w), output
 // oh x ow (same layout), window kh x kw, strides sh, sw, dilation dh, dw (1 for Keras's
 // pooling layers), top/left pads pt, pl. `total` is the number of work items.

@@ -1,5 +1,5 @@
 """Naive-loop NumPy references of the six convolution/pooling primitives of
-notes/conv_interface.md, written from the contract's words, loop by loop (scatter where the
+docs/backend_primitives.md, written from the contract's words, loop by loop (scatter where the
 kernels gather), for small test shapes only. Pooling takes a dilation too (the kernels do)."""
 import itertools
 

@@ -1,4 +1,6 @@
 """CUDA GPUs through CuPy. Imported only when ``KERAS_BACKEND=cupy``."""
+import contextlib
+
 import numpy
 
 from .. import kernels
@@ -36,12 +38,44 @@ class CupyBackend(NumpyBackend):
     def __init__(self, xp=None):
         super().__init__(xp if xp is not None else import_cupy())
         self._placeholders = {}  # dtype -> a one-element array for unused pointer arguments
+        self._pending_checks = None  # a list inside deferred_checks()
 
     def to_numpy(self, array):
         return self.xp.asnumpy(array)
 
     def synchronize(self):
         self.xp.cuda.get_current_stream().synchronize()
+
+    def check(self, values, failure):
+        """Outside a loop: one read now. Inside ``deferred_checks``: the values wait on the
+        device, so a training step never waits for the GPU."""
+        if self._pending_checks is None:
+            return super().check(values, failure)
+        self._pending_checks.append((values, failure))
+
+    @contextlib.contextmanager
+    def deferred_checks(self):
+        """Checks made inside are read at the scope's end, all in one device-to-host copy;
+        the first that fails is raised there (a loop that raised on its own keeps its error)."""
+        if self._pending_checks is not None:  # nested: the outer scope reads
+            yield
+            return
+        self._pending_checks = []
+        try:
+            yield
+            pending = self._pending_checks
+        finally:
+            self._pending_checks = None
+        if pending:
+            xp = self.xp
+            host = self.to_numpy(xp.concatenate([xp.ravel(v).astype(xp.int64)
+                                                 for v, _ in pending]))
+            start = 0
+            for values, failure in pending:
+                error = failure(host[start:start + values.size].reshape(values.shape))
+                start += values.size
+                if error is not None:
+                    raise error
 
     # --- convolution and pooling primitives (docs/backend_primitives.md): our CUDA kernels ------
     # Each allocates its outputs with xp.empty and launches one kernel (one thread per output

@@ -1,4 +1,5 @@
 """The reference backend: plain NumPy on the CPU."""
+import contextlib
 import sys
 
 import numpy
@@ -203,6 +204,21 @@ class NumpyBackend:
 
     def synchronize(self):
         """Wait for queued device work; nothing to wait for on the CPU."""
+
+    # --- checks that need the data's values (an index range) --------------------------------
+
+    def check(self, values, failure):
+        """Raise ``failure(host_values)`` unless it returns None; ``values`` is a small int64
+        array. The NumPy backend's values are on the host already: checked at once."""
+        error = failure(self.to_numpy(values))
+        if error is not None:
+            raise error
+
+    @contextlib.contextmanager
+    def deferred_checks(self):
+        """The scope of a fit/evaluate/predict loop, where a device backend may hold its
+        checks until the loop's end; on the CPU they run at once anyway."""
+        yield
 
     # --- pooling (2-D; the ops pool 1-D inputs through a height-1 axis) ---------------------
     def max_pool(self, x, pool_size, strides, padding, channels_last):

@@ -16,6 +16,7 @@ can go wrong on a CPU-only test machine:
   position, used as an index or assigned into a device array (CuPy copies each to the
   device) is counted in ``counts['to_device']``;
 * ``cuda.get_current_stream().synchronize()`` is counted in ``counts['synchronize']``;
+* ``take`` wraps out-of-range indices, as CuPy's does (NumPy would raise);
 * mixing a ``numpy.ndarray`` into device arithmetic (ufuncs), as the operand of a device
   function or into a data-combining function (``concatenate``, ``where``...) raises
   ``TypeError: Unsupported type``, and ``numpy.asarray(device_array)`` raises, as CuPy
@@ -319,6 +320,8 @@ class FakeCupy(types.ModuleType):
                 kwargs = self._unwrap(kwargs, name, "count")
             if synchronises:
                 self._count("to_host")
+            if short_name == "take":
+                kwargs.setdefault("mode", "wrap")  # CuPy's take wraps out-of-range indices
             return self._wrap(fn(*args, **kwargs))
         on_device.__name__ = name
         return on_device

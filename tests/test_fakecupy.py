@@ -84,3 +84,8 @@ def test_ascontiguousarray_copies_only_what_is_not_contiguous(fake):
     assert strided._host.flags.c_contiguous and strided is not a
     np.testing.assert_array_equal(strided.get(), np.arange(6.0).reshape(2, 3).T)
     assert fake.counts["to_device"] == 0
+
+
+def test_take_wraps_out_of_range_indices_as_cupy_does(fake):
+    a = _device(fake, [10.0, 20.0, 30.0])
+    np.testing.assert_array_equal(fake.take(a, fake.arange(2, 5)).get(), [30.0, 10.0, 20.0])

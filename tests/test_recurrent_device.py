@@ -1,6 +1,6 @@
 """Recurrent layers and Embedding on the CuPy backend's code path, on the fake device
-(tests/fakecupy.py): training matches NumPy, and the only device read a training step adds is
-the Embedding's index check (one per call, as documented)."""
+(tests/fakecupy.py): training matches NumPy, and no training step reads the device (the
+Embedding's index checks are read once an epoch, as documented)."""
 import numpy as np
 import pytest
 
@@ -88,9 +88,31 @@ def test_recurrent_training_reads_the_device_per_epoch_not_per_batch():
     assert _reads(_sequence_model, x, y, 6) == _reads(_sequence_model, x, y, 30)
 
 
-def test_embedding_reads_its_index_check_once_per_call():
+def test_embedding_index_check_is_read_per_epoch_not_per_batch():
     _, ids, y = _data()
     (many, sync_many), (few, sync_few) = (_reads(_embedding_model, ids, y, 6),
                                           _reads(_embedding_model, ids, y, 30))
-    assert many - few == EPOCHS * (N // 6 - N // 30)  # one read per training batch
+    assert many == few  # the checks of an epoch are read together at its end
     assert sync_many == sync_few == 0
+
+
+def test_out_of_range_index_on_the_device_fails_at_the_epochs_end_and_at_once_outside_fit():
+    _, ids, y = _data()
+    bad = ids.copy()
+    bad[N - 1, 0] = 10**6  # in the epoch's last batch
+    saved = backends.current()
+    fake = FakeCupy()
+    backends.set_backend(CupyBackend(xp=fake))
+    try:
+        model = _embedding_model()
+        with pytest.raises(ValueError, match=r"Embedding '.*': every index must lie in "
+                                             r"\[0, input_dim\).*received index 1000000"):
+            model.fit(bad, y, batch_size=6, epochs=1, verbose=0, shuffle=False)
+        with pytest.raises(ValueError, match="received index 1000000"):
+            model.predict(bad, batch_size=6)
+        fake.reset()
+        with pytest.raises(ValueError, match="received index -3"):
+            model.layers[0](fake.asarray(np.array([[1, -3]])))
+        assert fake.counts["to_host"] == 1  # outside a loop: checked at once
+    finally:
+        backends.set_backend(saved)

@@ -2,6 +2,7 @@
 import numbers
 
 from .. import constraints, initializers, ops, regularizers
+from ..ops.core import check_index_range
 from .base import Layer
 
 
@@ -22,7 +23,8 @@ class Embedding(Layer):
     Input ``(batch, sequence_length)`` integers (floats are truncated to integers, as Keras
     casts them); output ``(batch, sequence_length, output_dim)``. An index outside
     ``[0, input_dim)`` is an error, checked once per call: one min/max reduction whose two
-    numbers are read back (on a GPU, one device-to-host read of 8 bytes per call). The gradient
+    numbers are read back at once on the CPU; on a GPU inside fit/evaluate/predict they are
+    read when the epoch (or the evaluate/predict loop) ends, so no step waits for the GPU. The gradient
     is a scatter-add of the used rows into one zero array of the table's shape per step.
     ``mask_zero=True`` makes index 0 padding: the output carries a mask (False where the index
     is 0) that recurrent layers honour. ``input_length`` (the guide's) fixes the sequence
@@ -70,15 +72,9 @@ class Embedding(Layer):
 
     def call(self, inputs):
         indices = inputs if inputs.dtype.kind in "iu" else ops.cast(inputs, "int32")
-        if indices.size:
-            low, high = (int(v) for v in ops.stack(
-                [ops.cast(ops.min(indices), "int64"), ops.cast(ops.max(indices), "int64")]
-            ).numpy())
-            if low < 0 or high >= self.input_dim:
-                bad = low if low < 0 else high
-                raise ValueError(f"Embedding '{self.name}': every index must lie in [0, "
-                                 f"input_dim) = [0, {self.input_dim}), received index {bad} "
-                                 f"(input shape {inputs.shape}).")
+        check_index_range(indices, self.input_dim, lambda bad: (
+            f"Embedding '{self.name}': every index must lie in [0, input_dim) = "
+            f"[0, {self.input_dim}), received index {bad} (input shape {inputs.shape})."))
         return ops.take(self.embeddings, indices, axis=0)
 
     def compute_mask(self, inputs, mask=None):

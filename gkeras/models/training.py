@@ -436,24 +436,25 @@ class Trainer:
             self._reset_metrics()
             cbs.on_epoch_begin(epoch)
             self._first_batch = True  # each call checks its targets on its first batch
-            for step in range(steps):
-                index = batch_stream.next()
-                if index is None:
-                    break
-                cbs.on_train_batch_begin(step)
-                bx = [data_utils.take(a, index, dtype) for a in dev_xs]
-                by = [data_utils.take(a, index) for a in dev_ys]
-                bw = _batch_weights(dev_sws, by, index, class_table)
-                self._train_step(bx, by, bw)
-                cbs.on_train_batch_end(step, self._logs())
-                if self.stop_training:
-                    break
-            epoch_logs = self._logs()
-            if val_xs is not None and _should_validate(epoch, validation_freq):
-                val_logs = self._evaluate_arrays(*dev_val, val_range,
-                                                 validation_batch_size or batch_size,
-                                                 validation_steps)
-                epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            with _backend().deferred_checks():  # a device backend reads them at epoch end
+                for step in range(steps):
+                    index = batch_stream.next()
+                    if index is None:
+                        break
+                    cbs.on_train_batch_begin(step)
+                    bx = [data_utils.take(a, index, dtype) for a in dev_xs]
+                    by = [data_utils.take(a, index) for a in dev_ys]
+                    bw = _batch_weights(dev_sws, by, index, class_table)
+                    self._train_step(bx, by, bw)
+                    cbs.on_train_batch_end(step, self._logs())
+                    if self.stop_training:
+                        break
+                epoch_logs = self._logs()
+                if val_xs is not None and _should_validate(epoch, validation_freq):
+                    val_logs = self._evaluate_arrays(*dev_val, val_range,
+                                                     validation_batch_size or batch_size,
+                                                     validation_steps)
+                    epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
             # read from the device once: on_train_end gets these same floats
             epoch_logs = callbacks_module._pythonify_logs(epoch_logs)
             cbs.on_epoch_end(epoch, epoch_logs)
@@ -471,15 +472,16 @@ class Trainer:
         batches = data_utils.epoch_batches(stop - start, batch_size, False, None, start)
         if steps is not None:
             batches = batches[:steps]
-        for step, index in enumerate(batches):
-            if callbacks is not None:
-                callbacks.on_test_batch_begin(step)
-            bx = [data_utils.take(a, index, self.dtype) for a in xs]
-            by = [data_utils.take(a, index) for a in ys]
-            bw = [data_utils.take(w, index) for w in sws]
-            self._test_step(bx, by, bw)
-            if callbacks is not None:
-                callbacks.on_test_batch_end(step, self._logs())
+        with _backend().deferred_checks():
+            for step, index in enumerate(batches):
+                if callbacks is not None:
+                    callbacks.on_test_batch_begin(step)
+                bx = [data_utils.take(a, index, self.dtype) for a in xs]
+                by = [data_utils.take(a, index) for a in ys]
+                bw = [data_utils.take(w, index) for w in sws]
+                self._test_step(bx, by, bw)
+                if callbacks is not None:
+                    callbacks.on_test_batch_end(step, self._logs())
         return self._logs()
 
     # --- evaluate / predict ----------------------------------------------------------------
@@ -530,16 +532,17 @@ class Trainer:
                                             verbose=verbose, epochs=1, steps=len(batches))
         cbs.on_predict_begin()
         chunks = None
-        for step, index in enumerate(batches):
-            cbs.on_predict_batch_begin(step)
-            bx = [data_utils.take(a, index, self.dtype) for a in dev_xs]
-            out = self(bx if len(bx) > 1 else bx[0], training=False)
-            flat = [_value(o) for o in flatten(out)]
-            if chunks is None:
-                chunks = [[] for _ in flat]
-            for chunk, f in zip(chunks, flat):
-                chunk.append(f)
-            cbs.on_predict_batch_end(step, {"outputs": out})
+        with _backend().deferred_checks():
+            for step, index in enumerate(batches):
+                cbs.on_predict_batch_begin(step)
+                bx = [data_utils.take(a, index, self.dtype) for a in dev_xs]
+                out = self(bx if len(bx) > 1 else bx[0], training=False)
+                flat = [_value(o) for o in flatten(out)]
+                if chunks is None:
+                    chunks = [[] for _ in flat]
+                for chunk, f in zip(chunks, flat):
+                    chunk.append(f)
+                cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()
         if chunks is None:
             raise ValueError("predict: the input holds no samples.")

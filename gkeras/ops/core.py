@@ -271,3 +271,21 @@ def one_hot(indices, num_classes, dtype=None):
     xp = _xp()
     classes = xp.arange(num_classes)
     return Tensor((idx[..., None] == classes).astype(dtype or config.floatx()))
+
+
+def check_index_range(indices, limit, describe):
+    """Raise ``ValueError(describe(bad_index))`` if an entry of ``indices`` lies outside
+    ``[0, limit)``. One min/max reduction; on a GPU inside fit/evaluate/predict its two numbers
+    are read when the loop (the epoch) ends, not per batch."""
+    values = _t(indices).value
+    if not values.size:
+        return
+    xp = _xp()
+    bounds = xp.stack([xp.min(values).astype(xp.int64), xp.max(values).astype(xp.int64)])
+
+    def failure(host):
+        low, high = int(host[0]), int(host[1])
+        if low < 0 or high >= limit:
+            return ValueError(describe(low if low < 0 else high))
+        return None
+    _backend().check(bounds, failure)

@@ -135,26 +135,8 @@ def _kernel_4d(kernel_value):
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """N-D convolution (cross-correlation, as Keras) for N = 1, 2; kernel (k..., in, out)."""
-    x, k = _t(inputs), _t(kernel)
-    who = "conv"
-    _check_ranks(who, x.shape, k.shape)
-    g = conv_geometry(who, x.shape, k.shape[:-2], strides, padding, data_format,
-                      dilation_rate, k.shape[-1])
-    _check_channels(who, x.shape, g.channels_last, k.shape[-2], k.shape)
-    backend = _backend()
-    x4, k4 = x.value.reshape(g.x_shape), _kernel_4d(k.value)
-    y4, cols = backend.conv2d(x4, k4, g.strides, g.dilation, g.padding, g.channels_last)
-
-    def backward(dy):
-        dy4 = dy.reshape(y4.shape)
-        dx = dk = None
-        if x.requires_grad:
-            dx = backend.conv2d_backward_input(dy4, k4, g.x_shape, g.strides, g.dilation,
-                                               g.padding, g.channels_last).reshape(x.shape)
-        if k.requires_grad:
-            dk = backend.conv2d_backward_kernel(dy4, cols, g.channels_last).reshape(k.shape)
-        return dx, dk
-    return result(y4.reshape(g.output_shape), (x, k), backward)
+    return conv_bias_activation(inputs, kernel, None, None, strides, padding, data_format,
+                                dilation_rate)
 
 
 def conv_bias_activation(inputs, kernel, bias=None, activation=None, strides=1,

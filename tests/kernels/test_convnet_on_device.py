@@ -9,6 +9,7 @@ from gkeras import backends, config, layers
 from gkeras.backends.cupy_backend import CupyBackend
 from gkeras.backends.numpy_backend import NumpyBackend
 
+from device_training import assert_same, initial_weights, train
 from fakecupy import FakeCupy
 
 N_SAMPLES = 24
@@ -35,30 +36,13 @@ def _data(data_format):
     return x.astype(config.floatx()), np.eye(3)[rng.integers(0, 3, N_SAMPLES)]
 
 
-def _train(backend, data_format, weights, batch_size=6, epochs=2):
-    backends.set_backend(backend)
-    model = _model(data_format)
-    model.set_weights(weights)
-    model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
-    x, y = _data(data_format)
-    history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, shuffle=False)
-    return history.history, model.predict(x, batch_size=10, verbose=0), model.get_weights()
+def _train(backend, data_format, weights, batch_size=6):
+    return train(backend, lambda: _model(data_format), _data(data_format), weights, "adam",
+                 batch_size)
 
 
 def _initial_weights(data_format):
-    backends.set_backend(NumpyBackend())
-    return _model(data_format).get_weights()
-
-
-def _assert_same(got, want, rtol, atol):
-    (got_history, got_predict, got_weights), (want_history, want_predict, want_weights) = \
-        got, want
-    for name in want_history:
-        np.testing.assert_allclose(got_history[name], want_history[name], rtol=rtol, atol=atol)
-    np.testing.assert_allclose(got_predict, want_predict, rtol=rtol, atol=atol)
-    for g, w in zip(got_weights, want_weights):
-        assert type(g) is np.ndarray
-        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
+    return initial_weights(lambda: _model(data_format))
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
@@ -68,7 +52,7 @@ def test_convnet_trains_on_the_fake_device_as_on_numpy(data_format):
     want = _train(NumpyBackend(), data_format, weights)
     fake = FakeCupy()
     got = _train(CupyBackend(xp=fake), data_format, weights)
-    _assert_same(got, want, rtol=1e-9, atol=1e-11)
+    assert_same(got, want, rtol=1e-9, atol=1e-11)
 
 
 def test_kernels_add_no_transfers_per_batch():
@@ -88,4 +72,4 @@ def test_convnet_trains_on_cupy_as_on_numpy_float32():
     weights = _initial_weights("channels_last")
     want = _train(NumpyBackend(), "channels_last", weights)
     got = _train(backends.create("cupy"), "channels_last", weights)
-    _assert_same(got, want, rtol=2e-4, atol=2e-5)
+    assert_same(got, want, rtol=2e-4, atol=2e-5)

@@ -10,6 +10,7 @@ from gkeras import backends, config, layers
 from gkeras.backends.cupy_backend import CupyBackend
 from gkeras.backends.numpy_backend import NumpyBackend
 
+from device_training import assert_same, initial_weights, train
 from fakecupy import FakeCupy
 
 N_SAMPLES = 24
@@ -39,30 +40,14 @@ def _data(data_format):
     return x.astype(config.floatx()), np.eye(3)[rng.integers(0, 3, N_SAMPLES)]
 
 
-def _train(backend, data_format, weights, batch_size=6, epochs=2):
-    backends.set_backend(backend)
-    model = _model(data_format)
-    model.set_weights(weights)
-    model.compile(gkeras.optimizers.SGD(0.05), "categorical_crossentropy")
-    x, y = _data(data_format)
-    history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, shuffle=False)
-    # inference: the moving statistics through batch_norm_forward alone
-    return history.history["loss"], model.predict(x, batch_size=10, verbose=0), \
-        model.get_weights()
+def _train(backend, data_format, weights, batch_size=6):
+    # predict runs inference: the moving statistics through batch_norm_forward alone
+    return train(backend, lambda: _model(data_format), _data(data_format), weights,
+                 gkeras.optimizers.SGD(0.05), batch_size)
 
 
 def _initial_weights(data_format):
-    backends.set_backend(NumpyBackend())
-    return _model(data_format).get_weights()
-
-
-def _assert_same(got, want, rtol, atol):
-    for g, w in zip(got[:2], want[:2]):
-        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
-    assert len(got[2]) == len(want[2])
-    for g, w in zip(got[2], want[2]):
-        assert type(g) is np.ndarray
-        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
+    return initial_weights(lambda: _model(data_format))
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
@@ -70,9 +55,9 @@ def test_batchnorm_convnet_trains_on_the_fake_device_as_on_numpy(data_format):
     config.set_floatx("float64")
     weights = _initial_weights(data_format)
     want = _train(NumpyBackend(), data_format, weights)
-    assert want[0][-1] < want[0][0]
+    assert want[0]["loss"][-1] < want[0]["loss"][0]
     got = _train(CupyBackend(xp=FakeCupy()), data_format, weights)
-    _assert_same(got, want, rtol=1e-9, atol=1e-11)
+    assert_same(got, want, rtol=1e-9, atol=1e-11)
 
 
 def test_normalization_kernels_add_no_transfers_per_batch():
@@ -93,4 +78,4 @@ def test_batchnorm_convnet_trains_on_cupy_as_on_numpy_float32(data_format):
     weights = _initial_weights(data_format)
     want = _train(NumpyBackend(), data_format, weights)
     got = _train(backends.create("cupy"), data_format, weights)
-    _assert_same(got, want, rtol=2e-4, atol=2e-5)
+    assert_same(got, want, rtol=2e-4, atol=2e-5)

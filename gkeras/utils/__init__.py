@@ -5,6 +5,7 @@ import numpy
 
 from .numerical import normalize, to_categorical
 from .progbar import Progbar
+from .sequence import Sequence
 
 
 def set_random_seed(seed):
@@ -16,4 +17,4 @@ def set_random_seed(seed):
     numpy.random.seed(int(seed))
 
 
-__all__ = ["Progbar", "normalize", "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "Sequence", "normalize", "set_random_seed", "to_categorical"]

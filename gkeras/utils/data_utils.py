@@ -154,6 +154,7 @@ def _extract_archive(file_path, path=".", archive_format="auto"):
 def _download(origin, fpath, file_hash, hash_algorithm):
     """Fetch ``origin`` into ``fpath`` through a temporary file, checking ``file_hash``."""
     print("Downloading data from", origin)
+    os.makedirs(os.path.dirname(fpath), exist_ok=True)
     handle, partial = tempfile.mkstemp(prefix=os.path.basename(fpath) + ".",
                                        suffix=".part", dir=os.path.dirname(fpath))
     try:
@@ -165,7 +166,8 @@ def _download(origin, fpath, file_hash, hash_algorithm):
                 out.write(chunk)
                 received += len(chunk)
                 progbar.update(received)
-            progbar.update(received, finalize=True)
+            if received != progbar.target:  # the bar finalizes itself on reaching its target
+                progbar.update(received, finalize=True)
         if file_hash is not None:
             algorithm = _hash_algorithm(str(file_hash), hash_algorithm)
             actual = _hash_file(partial, algorithm)

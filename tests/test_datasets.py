@@ -111,6 +111,7 @@ def test_fashion_mnist_reads_the_gzipped_idx_files(datasets_dir):
     assert y_tr.tolist() == [9, 0, 3] and y_te.tolist() == [1, 8]
     assert x_tr.shape == (3, 28, 28) and x_te.shape == (2, 28, 28)
     assert {a.dtype for a in (x_tr, y_tr, x_te, y_te)} == {numpy.dtype("uint8")}
+    assert not x_tr.flags.writeable  # views of the decompressed bytes, as in Keras 2.2.4
 
 
 # ---- CIFAR ---------------------------------------------------------------------------------

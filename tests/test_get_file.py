@@ -88,6 +88,9 @@ def test_download_lands_in_keras_home_datasets_with_a_progress_bar(home, monkeyp
     assert out.startswith(f"Downloading data from {URL}\n")
     assert out.count("29000/29000 [==============================]") == 1
     assert cache_listing(home / "datasets") == ["data.bin"]  # no temporary file left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask  # not a temp file's owner-only mode
     # cached now: no second request, even with the network gone
     monkeypatch.setattr(data_utils, "urlopen", FakeServer())
     assert get_file("data.bin", origin=URL, file_hash=PAYLOAD_SHA256) == path

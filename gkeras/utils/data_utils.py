@@ -15,6 +15,7 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import uuid
 import zipfile
 
 from .. import config
@@ -143,7 +144,11 @@ def _extract_archive(file_path, path=".", archive_format="auto"):
         staging = tempfile.mkdtemp(prefix=".extracting-", dir=path)
         try:
             with opener(file_path) as archive:
-                archive.extractall(staging, checker(archive, file_path, path))
+                members = checker(archive, file_path, path)
+                # the standard library's own tar checks too, where this Python has them
+                extra = {"filter": "data"} if opener is tarfile.open and \
+                    hasattr(tarfile, "data_filter") else {}
+                archive.extractall(staging, members, **extra)
             _move_into(staging, path)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -155,10 +160,11 @@ def _download(origin, fpath, file_hash, hash_algorithm):
     """Fetch ``origin`` into ``fpath`` through a temporary file, checking ``file_hash``."""
     print("Downloading data from", origin)
     os.makedirs(os.path.dirname(fpath), exist_ok=True)
-    handle, partial = tempfile.mkstemp(prefix=os.path.basename(fpath) + ".",
-                                       suffix=".part", dir=os.path.dirname(fpath))
+    # a unique name next to the target (one file system: the final rename is atomic), created
+    # with the usual permissions (mkstemp's would be owner-only)
+    partial = f"{fpath}.{uuid.uuid4().hex[:12]}.part"
     try:
-        with os.fdopen(handle, "wb") as out, urlopen(origin) as response:
+        with open(partial, "xb") as out, urlopen(origin) as response:
             length = response.headers.get("Content-Length") if response.headers else None
             progbar = Progbar(int(length) if length else None)
             received = 0

@@ -1,8 +1,10 @@
-"""Utilities: the progress bar, NumPy label/array helpers and the global random seed."""
+"""Utilities: the progress bar, NumPy label/array helpers, the global random seed and
+``get_file`` (download and cache)."""
 import random
 
 import numpy
 
+from .data_utils import get_file
 from .numerical import normalize, to_categorical
 from .progbar import Progbar
 from .sequence import Sequence
@@ -17,4 +19,4 @@ def set_random_seed(seed):
     numpy.random.seed(int(seed))
 
 
-__all__ = ["Progbar", "Sequence", "normalize", "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "Sequence", "get_file", "normalize", "set_random_seed", "to_categorical"]

@@ -1,0 +1,68 @@
+"""IMDB movie reviews: 25,000 training and 25,000 test reviews as word-id sequences,
+labelled by sentiment (1 positive, 0 negative)."""
+import json
+
+import numpy
+
+from ..utils.data_utils import get_file
+from ..utils.safe_pickle import load_npz
+from .word_sequences import (limit_vocabulary, mark_and_filter, num_words_argument,
+                             sequences_array, shuffled)
+
+ORIGIN = "https://s3.amazonaws.com/text-datasets/imdb.npz"
+FILE_HASH = "599dadb1135973df5b59232a0e9a887c"
+WORD_INDEX_ORIGIN = "https://s3.amazonaws.com/text-datasets/imdb_word_index.json"
+WORD_INDEX_HASH = "bfafd718b763782e994055a2d397834f"
+
+
+def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113,
+              start_char=1, oov_char=2, index_from=3, **kwargs):
+    """Loads the IMDB dataset.
+
+    Args:
+        path: where the file is cached (relative to ``$KERAS_HOME/datasets``).
+        num_words: keep the word ids below this (words are ranked by frequency, so the most
+            frequent ``num_words - index_from`` words); None: the largest id present.
+        skip_top: the word ids below this (the most frequent words) count as out of
+            vocabulary too.
+        maxlen: drop the sequences of ``maxlen`` or more ids (``start_char`` included).
+        seed: seed of NumPy's global generator, reseeded here to shuffle the samples.
+        start_char: id marking the start of each sequence (None: no mark).
+        oov_char: id replacing the words cut by ``num_words`` or ``skip_top`` (None: drop
+            them).
+        index_from: word ids are shifted up by this.
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test)``: sequences as an object array of lists (a
+        2-D int array if all have one length) and int labels.
+
+    Raises:
+        ValueError: if ``maxlen`` leaves no sequence.
+    """
+    num_words = num_words_argument(num_words, kwargs)
+    path = get_file(path, origin=ORIGIN, file_hash=FILE_HASH)
+    arrays = load_npz(path)
+
+    numpy.random.seed(seed)
+    x_train, labels_train = shuffled(arrays["x_train"], arrays["y_train"])
+    x_test, labels_test = shuffled(arrays["x_test"], arrays["y_test"])
+    xs = numpy.concatenate([x_train, x_test])
+    labels = numpy.concatenate([labels_train, labels_test])
+
+    xs, labels = mark_and_filter(xs, labels, maxlen, start_char, index_from)
+    if maxlen and not xs:
+        raise ValueError(f"After filtering for sequences shorter than maxlen={maxlen}, no "
+                         "sequence was kept. Increase maxlen.")
+    xs = limit_vocabulary(xs, num_words, skip_top, oov_char)
+
+    idx = len(x_train)
+    x_train, y_train = sequences_array(xs[:idx]), numpy.array(labels[:idx])
+    x_test, y_test = sequences_array(xs[idx:]), numpy.array(labels[idx:])
+    return (x_train, y_train), (x_test, y_test)
+
+
+def get_word_index(path="imdb_word_index.json"):
+    """The dictionary mapping each word to its id (before ``index_from`` is added)."""
+    path = get_file(path, origin=WORD_INDEX_ORIGIN, file_hash=WORD_INDEX_HASH)
+    with open(path) as f:
+        return json.load(f)

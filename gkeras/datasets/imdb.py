@@ -46,14 +46,16 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
     numpy.random.seed(seed)
     x_train, labels_train = shuffled(arrays["x_train"], arrays["y_train"])
     x_test, labels_test = shuffled(arrays["x_test"], arrays["y_test"])
-    xs = numpy.concatenate([x_train, x_test])
-    labels = numpy.concatenate([labels_train, labels_test])
-
-    xs, labels = mark_and_filter(xs, labels, maxlen, start_char, index_from)
-    if maxlen and not xs:
+    # Train and test are filtered apart (as Keras after 2.2.4): 2.2.4 filtered them together
+    # and then split at the unfiltered training size, moving test reviews into x_train.
+    x_train, labels_train = mark_and_filter(x_train, labels_train, maxlen, start_char,
+                                            index_from)
+    x_test, labels_test = mark_and_filter(x_test, labels_test, maxlen, start_char, index_from)
+    if maxlen and not (len(x_train) and len(x_test)):
         raise ValueError(f"After filtering for sequences shorter than maxlen={maxlen}, no "
                          "sequence was kept. Increase maxlen.")
-    xs = limit_vocabulary(xs, num_words, skip_top, oov_char)
+    xs = limit_vocabulary(list(x_train) + list(x_test), num_words, skip_top, oov_char)
+    labels = numpy.concatenate([labels_train, labels_test])
 
     idx = len(x_train)
     x_train, y_train = sequences_array(xs[:idx]), numpy.array(labels[:idx])

@@ -4,6 +4,8 @@ import warnings
 
 import numpy
 
+from ..preprocessing.sequence import _remove_long_seq
+
 
 def num_words_argument(num_words, kwargs):
     """Keras 1's ``nb_words`` spelling of ``num_words`` (with a warning); no other extras."""
@@ -31,8 +33,7 @@ def mark_and_filter(xs, labels, maxlen, start_char, index_from):
     elif index_from:
         xs = [[w + index_from for w in x] for x in xs]
     if maxlen:
-        kept = [(x, y) for x, y in zip(xs, labels) if len(x) < maxlen]
-        xs, labels = [x for x, _ in kept], [y for _, y in kept]
+        xs, labels = _remove_long_seq(maxlen, xs, labels)
     return xs, labels
 
 

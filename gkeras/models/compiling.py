@@ -7,6 +7,7 @@ callbacks read them.
 import numpy
 
 from ..autograd import Tensor
+from ..backends import current as _backend
 
 
 class _RunningMean:
@@ -255,3 +256,11 @@ def _metric_name(identifier):
         return name
     return getattr(identifier, "__name__", type(identifier).__name__)
 
+
+def _format_results(logs, names, return_dict):
+    values = {k: float(_backend().to_numpy(v)) if not isinstance(v, float) else v
+              for k, v in logs.items()}
+    if return_dict:
+        return values
+    ordered = [values[k] for k in names if k in values]
+    return ordered[0] if len(ordered) == 1 else ordered

@@ -71,6 +71,12 @@ class DataPreparation:
                              f"received shape {sw.shape}.")
         return [sw] * n_outputs
 
+    def _device_arrays(self, xs, ys, sws):
+        """x (floats cast to the model's dtype), y and sample weights on the device, once."""
+        return ([data_utils.device_array(a, _float_dtype(a, self.dtype)) for a in xs],
+                [data_utils.device_array(a) for a in ys],
+                [data_utils.device_array(w) for w in sws])
+
     def _check_finite(self, arrays, what):
         """Warn (never refuse: it is the user's data, Keras trains on it) about NaN or inf in
         in-memory arrays; h5py data is not read for this."""

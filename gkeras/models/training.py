@@ -2,7 +2,8 @@
 
 One training step: forward under a tape, total loss (weighted output losses plus layer
 losses), one reverse pass, one optimizer update. ``compile`` and the loss/metric bookkeeping
-live in compiling.py, the conversion of the user's data in data_preparation.py.
+live in compiling.py, the conversion of the user's data in data_preparation.py, training from
+generators and ``Sequence``s in training_generator.py.
 """
 import numpy
 
@@ -11,12 +12,13 @@ from ..backends import current as _backend
 from ..layers.base import flatten
 from ..utils import data as data_utils
 from . import arguments
-from .compiling import Compiling, _value
+from .compiling import Compiling, _format_results, _value
 from .data_preparation import (DataPreparation, _batch_weights, _float_dtype,
                                _unpack_validation)
+from .training_generator import GeneratorTraining, _should_validate, is_batch_source
 
 
-class Trainer(Compiling, DataPreparation):
+class Trainer(Compiling, DataPreparation, GeneratorTraining):
     def __init__(self):
         self.optimizer = None
         self.stop_training = False
@@ -49,14 +51,23 @@ class Trainer(Compiling, DataPreparation):
     def fit(self, x=None, y=None, batch_size=None, epochs=10, verbose=1, callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1, nb_epoch=None, **kwargs):
-        """Train for ``epochs`` epochs (default 10, as the guide documents); returns History."""
+            validation_batch_size=None, validation_freq=1, max_queue_size=10, workers=1,
+            use_multiprocessing=False, nb_epoch=None, **kwargs):
+        """Train for ``epochs`` epochs (default 10, as the guide documents); returns History.
+        ``x`` may be a generator or a ``Sequence`` of batches (then see ``fit_generator``)."""
         from .. import callbacks as callbacks_module, losses as losses_module
         self._require_compiled("training/testing")
         if kwargs:
             raise TypeError(f"fit: unexpected keyword argument(s) {sorted(kwargs)}.")
         if nb_epoch is not None:
             epochs = nb_epoch
+        if is_batch_source(x):
+            _only_x("fit", y=y, sample_weight=sample_weight, batch_size=batch_size,
+                    validation_split=validation_split or None)
+            return self._fit_source(
+                "fit", x, steps_per_epoch, epochs, verbose, callbacks, validation_data,
+                validation_steps, class_weight, max_queue_size, workers, use_multiprocessing,
+                shuffle, initial_epoch, arguments.validation_freq(validation_freq))
         (epochs, initial_epoch, batch_size, verbose, steps_per_epoch, validation_steps,
          validation_batch_size, validation_freq, validation_split) = arguments.fit_arguments(
             epochs, initial_epoch, batch_size, verbose, steps_per_epoch, validation_steps,
@@ -101,16 +112,10 @@ class Trainer(Compiling, DataPreparation):
             train_range = (0, n)
 
         dtype = self.dtype
-        dev_xs = [data_utils.device_array(a, _float_dtype(a, dtype)) for a in xs]
-        dev_ys = [data_utils.device_array(a) for a in ys]
-        dev_sws = [data_utils.device_array(w) for w in sws]
+        dev_xs, dev_ys, dev_sws = self._device_arrays(xs, ys, sws)
         if val_xs is not None:
-            if val_xs is xs:
-                dev_val = (dev_xs, dev_ys, dev_sws)
-            else:
-                dev_val = ([data_utils.device_array(a, _float_dtype(a, dtype)) for a in val_xs],
-                           [data_utils.device_array(a) for a in val_ys],
-                           [data_utils.device_array(w) for w in val_sws])
+            dev_val = (dev_xs, dev_ys, dev_sws) if val_xs is xs else \
+                self._device_arrays(val_xs, val_ys, val_sws)
 
         # once per fit: a per-batch table would be a host-to-device copy every step
         class_table = losses_module.class_weight_table(class_weight) if class_weight else None
@@ -179,12 +184,17 @@ class Trainer(Compiling, DataPreparation):
 
     # --- evaluate / predict ----------------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False, **kwargs):
+                 steps=None, callbacks=None, max_queue_size=10, workers=1,
+                 use_multiprocessing=False, return_dict=False, **kwargs):
         """The loss (a scalar) or ``[loss, *metrics]`` ordered as ``metrics_names``."""
         from .. import callbacks as callbacks_module
         self._require_compiled("training/testing")
         if kwargs:
             raise TypeError(f"evaluate: unexpected keyword argument(s) {sorted(kwargs)}.")
+        if is_batch_source(x):
+            _only_x("evaluate", y=y, sample_weight=sample_weight, batch_size=batch_size)
+            return self.evaluate_generator(x, steps, max_queue_size, workers,
+                                           use_multiprocessing, verbose, callbacks, return_dict)
         verbose = arguments.verbose("evaluate", verbose)
         batch_size = arguments.batch_size("evaluate", batch_size)
         steps = arguments.steps("evaluate", "steps", steps)
@@ -196,10 +206,7 @@ class Trainer(Compiling, DataPreparation):
                              f"{data_utils.cardinality(ys, 'y')}. Make sure all arrays contain "
                              "the same number of samples.")
         self._ensure_built(xs)
-        dtype = self.dtype
-        dev = ([data_utils.device_array(a, _float_dtype(a, dtype)) for a in xs],
-               [data_utils.device_array(a) for a in ys],
-               [data_utils.device_array(w) for w in sws])
+        dev = self._device_arrays(xs, ys, sws)
         cbs = callbacks_module.CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
             steps=steps or -(-n // batch_size))
@@ -208,9 +215,14 @@ class Trainer(Compiling, DataPreparation):
         cbs.on_test_end(logs)
         return _format_results(logs, self.metrics_names, return_dict)
 
-    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None):
+    def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None,
+                max_queue_size=10, workers=1, use_multiprocessing=False):
         """Outputs as NumPy arrays (a list for several outputs). Needs no compile."""
         from .. import callbacks as callbacks_module
+        if is_batch_source(x):
+            _only_x("predict", batch_size=batch_size)
+            return self.predict_generator(x, steps, max_queue_size, workers,
+                                          use_multiprocessing, verbose, callbacks)
         verbose = arguments.verbose("predict", verbose)
         batch_size = arguments.batch_size("predict", batch_size)
         steps = arguments.steps("predict", "steps", steps)
@@ -314,20 +326,14 @@ class _BatchStream:
         return self.pending.pop()
 
 
-def _should_validate(epoch, freq):
-    if isinstance(freq, int):
-        return (epoch + 1) % freq == 0
-    return epoch + 1 in freq
-
-
-
-def _format_results(logs, names, return_dict):
-    values = {k: float(_backend().to_numpy(v)) if not isinstance(v, float) else v
-              for k, v in logs.items()}
-    if return_dict:
-        return values
-    ordered = [values[k] for k in names if k in values]
-    return ordered[0] if len(ordered) == 1 else ordered
+def _only_x(method, **unused):
+    """With a generator or Sequence as ``x`` its batches hold everything: refuse the rest."""
+    given = [name for name, value in unused.items() if value is not None]
+    if given:
+        raise ValueError(f"{method}: `{given[0]}` must be None when `x` is a generator or a "
+                         "keras.utils.Sequence (its batches are (x, y) or "
+                         "(x, y, sample_weight)); received "
+                         f"{type(unused[given[0]]).__name__}.")
 
 
 class Saving:

@@ -391,3 +391,32 @@ def test_fit_from_a_sequence_on_the_gpu_equals_fit_on_arrays():
                         workers=2)
     assert history.history == expected.history
     assert_same_weights(model, reference)
+
+
+def test_the_prefetch_primitives_against_numpy(fake):
+    """copy_to_device_async gives the host values on the device (None stays None, device
+    arrays pass uncopied); the copy is queued on the calling thread's non-blocking stream
+    after the consumer stream's allocation point; wait_ready waits on the device only."""
+    backend = backends.current()
+    consumer = backend.current_stream()
+    host = [X[:4], None, LABELS[:4]]
+    on_device = backend.asarray(WEIGHTS[:4])
+    fake.reset()
+    arrays, ready = backend.copy_to_device_async(host + [on_device], consumer)
+    np.testing.assert_array_equal(fake.asnumpy(arrays[0]), X[:4])
+    np.testing.assert_array_equal(fake.asnumpy(arrays[2]), LABELS[:4])
+    assert arrays[1] is None and arrays[3] is on_device
+    assert arrays[0].dtype == X.dtype and arrays[2].dtype == LABELS.dtype
+    copy_stream = fake.copy_streams[0]
+    assert copy_stream.non_blocking and fake.copy_streams == [copy_stream, copy_stream]
+    assert [e.stream for e in copy_stream.waited] == [consumer]
+    assert ready.stream is copy_stream and fake.counts["synchronize"] == 0
+    backend.wait_ready(ready)
+    assert fake.null_stream.waited[-1] is ready
+    assert fake.counts["synchronize"] == 0
+
+    numpy_backend = backends.numpy_backend.NumpyBackend()
+    arrays, ready = numpy_backend.copy_to_device_async(host, numpy_backend.current_stream())
+    assert ready is None and arrays[1] is None
+    np.testing.assert_array_equal(arrays[0], X[:4])
+    assert numpy_backend.wait_ready(ready) is None

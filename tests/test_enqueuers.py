@@ -189,3 +189,9 @@ def test_keras_224_names_and_defaults():
         GeneratorEnqueuer(iter([]), wait_time=0.01)
     with pytest.warns(UserWarning, match="threads"):
         GeneratorEnqueuer(iter([]), use_multiprocessing=True)
+
+
+def test_keras_utils_exports_the_enqueuers_as_keras_224():
+    import gkeras.utils
+    assert gkeras.utils.GeneratorEnqueuer is GeneratorEnqueuer
+    assert gkeras.utils.OrderedEnqueuer is OrderedEnqueuer

@@ -334,7 +334,8 @@ def test_an_exception_in_a_sequence_reaches_the_caller(workers):
 @pytest.mark.parametrize("workers", [0, 2])
 def test_a_generator_that_runs_out_raises_stop_iteration_with_the_count(workers):
     with pytest.raises(StopIteration, match=r"fit_generator: the generator stopped after 5 "
-                                            r"batch\(es\), but 8 are needed"):
+                                            r"batch\(es\), but 8 \(steps_per_epoch times "
+                                            r"epochs\) are needed"):
         five_batches = (list(ArraySequence(X, LABELS)) * 2)[:5]
         classifier().fit_generator(iter(five_batches), steps_per_epoch=4, epochs=2,
                                    verbose=0, workers=workers)

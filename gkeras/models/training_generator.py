@@ -78,7 +78,7 @@ class GeneratorTraining:
             cbs.on_predict_begin()
             with _backend().deferred_checks():
                 for step in range(steps):
-                    batch = feed.next(steps)
+                    batch = feed.next(f"{steps} (steps)")
                     self._ensure_built(batch.xs)
                     cbs.on_predict_batch_begin(step)
                     out = self(batch.xs if len(batch.xs) > 1 else batch.xs[0], training=False)
@@ -121,14 +121,14 @@ class GeneratorTraining:
         try:
             cbs.on_train_begin()
             epoch_logs = {}
-            total = steps_per_epoch * (epochs - initial_epoch)
             for epoch in range(initial_epoch, epochs):
                 self._reset_metrics()
                 cbs.on_epoch_begin(epoch)
                 self._first_batch = True
                 with _backend().deferred_checks():
                     for step in range(steps_per_epoch):
-                        batch = feed.next(total)
+                        batch = feed.next(f"{steps_per_epoch * (epochs - initial_epoch)} "
+                                          "(steps_per_epoch times epochs)")
                         if feed.taken == 1:  # the model's weights exist after its first batch
                             self._ensure_built(batch.xs)
                             self._trainable_cache = self.trainable_weights
@@ -160,7 +160,7 @@ class GeneratorTraining:
         self._first_batch = True
         with _backend().deferred_checks():
             for step in range(steps):
-                batch = feed.next(steps)
+                batch = feed.next(f"{steps} per evaluation (steps)")
                 self._ensure_built(batch.xs)
                 if callbacks is not None:
                     callbacks.on_test_batch_begin(step)
@@ -241,15 +241,15 @@ class _Feed:
 
     def next(self, needed):
         """The next batch, ready for this thread's stream; StopIteration (as Keras 2.2.4)
-        with the count when a generator ends early."""
+        with the count and ``needed`` (the batches the loop needs) when a generator ends."""
         try:
             batch = next(self.batches)
         except StopIteration:
             self.stop()
             raise StopIteration(
                 f"{self.method}: the generator stopped after {self.taken} batch(es), but "
-                f"{needed} are needed (steps times epochs). Make sure it yields at least that "
-                "many, e.g. loop over the data forever, as Keras generators do.") from None
+                f"{needed} are needed. Make sure it yields at least that many, e.g. loop over "
+                "the data forever, as Keras generators do.") from None
         _backend().wait_ready(batch.ready)
         self.taken += 1
         return batch

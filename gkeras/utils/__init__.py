@@ -3,6 +3,7 @@ import random
 
 import numpy
 
+from .enqueuers import GeneratorEnqueuer, OrderedEnqueuer, SequenceEnqueuer
 from .numerical import normalize, to_categorical
 from .progbar import Progbar
 from .sequence import Sequence
@@ -17,4 +18,5 @@ def set_random_seed(seed):
     numpy.random.seed(int(seed))
 
 
-__all__ = ["Progbar", "Sequence", "normalize", "set_random_seed", "to_categorical"]
+__all__ = ["GeneratorEnqueuer", "OrderedEnqueuer", "Progbar", "Sequence", "SequenceEnqueuer",
+           "normalize", "set_random_seed", "to_categorical"]

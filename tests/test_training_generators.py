@@ -307,6 +307,12 @@ def test_a_batch_that_does_not_fit_the_model_names_the_model():
         classifier().fit_generator(iter([(X[:4], LABELS[:3])]), steps_per_epoch=1, verbose=0)
 
 
+def test_a_bad_argument_after_the_validation_data_leaves_no_thread():
+    with pytest.raises(ValueError, match="class_weight keys must be non-negative"):
+        classifier().fit_generator(ArraySequence(X, LABELS), validation_data=forever(X, LABELS),
+                                   validation_steps=2, class_weight={-1: 2.0}, workers=2)
+
+
 @pytest.mark.parametrize("workers", [0, 1, 3])
 def test_an_exception_in_the_generator_reaches_the_caller_as_raised(workers):
     def failing():

@@ -116,9 +116,11 @@ class GeneratorTraining:
             callbacks, add_history=True, add_progbar=verbose != 0, model=self,
             verbose=verbose, epochs=epochs, steps=steps_per_epoch)
         self.stop_training = False
-        feed = _Feed(self, generator, "train", method, workers, max_queue_size,
-                     use_multiprocessing, shuffle)
+        feed = None
         try:
+            validation.start()
+            feed = _Feed(self, generator, "train", method, workers, max_queue_size,
+                         use_multiprocessing, shuffle)
             cbs.on_train_begin()
             epoch_logs = {}
             for epoch in range(initial_epoch, epochs):
@@ -149,7 +151,8 @@ class GeneratorTraining:
             cbs.on_train_end(epoch_logs)
         finally:
             try:
-                feed.stop()
+                if feed is not None:
+                    feed.stop()
             finally:
                 validation.stop()
         self.history = cbs.history
@@ -172,12 +175,13 @@ class GeneratorTraining:
 
 class _Validation:
     """fit_generator's validation data: arrays (a tuple), or a generator/Sequence read by its
-    own feed, started once and read ``validation_steps`` batches per epoch (as Keras 2.2.4)."""
+    own feed, started once (``start``) and read ``validation_steps`` batches per epoch (as
+    Keras 2.2.4). The constructor checks the data and starts no thread."""
 
     def __init__(self, model, method, data, steps, workers, max_queue_size,
                  use_multiprocessing):
         self.model = model
-        self.feed = self.arrays = None
+        self.feed = self.arrays = self.source = None
         self.active = data is not None
         if data is None:
             return
@@ -188,8 +192,7 @@ class _Validation:
                                  "specify `validation_steps` or use the "
                                  "`keras.utils.Sequence` class.")
             self.steps = _steps(method, "validation_steps", data, steps)
-            self.feed = _Feed(model, data, "test", method, workers, max_queue_size,
-                              use_multiprocessing, shuffle=False)
+            self.source = (data, method, workers, max_queue_size, use_multiprocessing)
             return
         x, y, sample_weight = _unpack_validation(data)
         xs, ys = model._prepare_x(x, "validation x"), model._prepare_y(y)
@@ -198,6 +201,12 @@ class _Validation:
                                         "validation_data")
         self.arrays = model._device_arrays(xs, ys, sws)
         self.steps = arguments.steps(method, "validation_steps", steps)
+
+    def start(self):
+        if self.source is not None:
+            data, method, workers, max_queue_size, use_multiprocessing = self.source
+            self.feed = _Feed(self.model, data, "test", method, workers, max_queue_size,
+                              use_multiprocessing, shuffle=False)
 
     def evaluate(self, batch_size):
         """The validation logs; arrays are batched as the last training batch (Keras 2.2.4)."""

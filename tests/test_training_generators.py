@@ -155,8 +155,14 @@ def test_validation_data_as_arrays_a_sequence_or_a_generator(kind):
 def test_shuffle_permutes_the_batch_order_each_epoch_and_on_epoch_end_runs_each_epoch(workers):
     random.seed(11)
     sequence = ArraySequence(X, LABELS, batch=5)  # 10 batches
-    classifier().fit_generator(sequence, epochs=3, verbose=0, workers=workers, shuffle=True)
+    model = classifier()
+    model.fit_generator(sequence, epochs=3, verbose=0, workers=workers, shuffle=True)
     assert sequence.epoch_ends == 3
+    if workers < 2:  # the reads are the training order: train on those batches by hand
+        reference = classifier()
+        for index in sequence.read[:30]:
+            reference.train_on_batch(*ArraySequence(X, LABELS, batch=5)[index])
+        assert_same_weights(model, reference)
     # (workers read ahead into a fourth pass before fit stops them)
     epochs = [sequence.read[i * 10:(i + 1) * 10] for i in range(3)]
     for order in epochs:

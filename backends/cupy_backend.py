@@ -1,5 +1,6 @@
 """CUDA GPUs through CuPy. Imported only when ``KERAS_BACKEND=cupy``."""
 import contextlib
+import threading
 
 import numpy
 
@@ -39,12 +40,43 @@ class CupyBackend(NumpyBackend):
         super().__init__(xp if xp is not None else import_cupy())
         self._placeholders = {}  # dtype -> a one-element array for unused pointer arguments
         self._pending_checks = None  # a list inside deferred_checks()
+        self._thread_local = threading.local()
 
     def to_numpy(self, array):
         return self.xp.asnumpy(array)
 
     def synchronize(self):
         self.xp.cuda.get_current_stream().synchronize()
+
+    def current_stream(self):
+        return self.xp.cuda.get_current_stream()
+
+    def copy_to_device_async(self, host_arrays, consumer_stream):
+        """Copy on this thread's own non-blocking stream, so the copy overlaps the consumer's
+        work. The arrays are allocated on the consumer's stream (their memory returns to its
+        pool when freed) and the copy waits for what that stream had queued when they were
+        allocated, so it cannot overwrite memory a queued kernel still reads."""
+        xp = self.xp
+        stream = self._copy_stream()
+        with consumer_stream:
+            out = [a if a is None or isinstance(a, xp.ndarray) else xp.empty(a.shape, a.dtype)
+                   for a in host_arrays]
+            allocated = consumer_stream.record()
+        stream.wait_event(allocated)
+        for device, host in zip(out, host_arrays):
+            if host is not None and device is not host:
+                device.set(numpy.ascontiguousarray(host), stream=stream)
+        return out, stream.record()
+
+    def wait_ready(self, ready):
+        self.xp.cuda.get_current_stream().wait_event(ready)
+
+    def _copy_stream(self):
+        """One non-blocking stream per prefetching thread (not ordered with the null stream)."""
+        local = self._thread_local
+        if getattr(local, "copy_stream", None) is None:
+            local.copy_stream = self.xp.cuda.Stream(non_blocking=True)
+        return local.copy_stream
 
     def check(self, values, failure):
         """Outside a loop: one read now. Inside ``deferred_checks``: the values wait on the

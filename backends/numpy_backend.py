@@ -205,6 +205,21 @@ class NumpyBackend:
     def synchronize(self):
         """Wait for queued device work; nothing to wait for on the CPU."""
 
+    # --- prefetching batches (fit from a generator) ----------------------------------------
+    def current_stream(self):
+        """The calling thread's device stream (None on the CPU)."""
+        return None
+
+    def copy_to_device_async(self, host_arrays, consumer_stream):
+        """Device copies of ``host_arrays`` (None entries stay None) made without waiting,
+        for use on ``consumer_stream``; returns ``(arrays, ready)``, ``ready`` to be passed to
+        ``wait_ready`` on the consumer's thread before the arrays are used. The CPU has
+        nothing to copy or wait for."""
+        return [None if a is None else self.xp.asarray(a) for a in host_arrays], None
+
+    def wait_ready(self, ready):
+        """Make the calling thread's stream wait for ``ready`` (no host synchronisation)."""
+
     # --- checks that need the data's values (an index range) --------------------------------
 
     def check(self, values, failure):

@@ -15,7 +15,10 @@ can go wrong on a CPU-only test machine:
   scalar) and every NumPy array or list handed to a device function in any other argument
   position, used as an index or assigned into a device array (CuPy copies each to the
   device) is counted in ``counts['to_device']``;
-* ``cuda.get_current_stream().synchronize()`` is counted in ``counts['synchronize']``;
+* ``cuda.get_current_stream().synchronize()`` and ``Event.synchronize()`` are counted in
+  ``counts['synchronize']``; ``cuda.Stream(non_blocking=...)`` is a context manager making it
+  the thread's current stream, ``record()`` gives an Event, ``wait_event`` is logged (no sync);
+  ``ndarray.set(host, stream)`` is a counted copy, its stream logged in ``copy_streams``;
 * ``take`` wraps out-of-range indices, as CuPy's does (NumPy would raise);
 * mixing a ``numpy.ndarray`` into device arithmetic (ufuncs), as the operand of a device
   function or into a data-combining function (``concatenate``, ``where``...) raises
@@ -27,6 +30,7 @@ Everything else is delegated to NumPy, results wrapped as ``DeviceArray``s (redu
 """
 import os
 import sys
+import threading
 import types
 
 import numpy
@@ -83,6 +87,19 @@ class DeviceArray(NDArrayOperatorsMixin):
         if callable(attribute):
             return self._device._function(attribute, f"ndarray.{name}")
         return self._device._wrap(attribute)
+
+    def set(self, arr, stream=None):
+        """A host-to-device copy into this array (CuPy's ``ndarray.set``), counted; the
+        stream it was queued on is logged in ``copy_streams``."""
+        if not isinstance(arr, numpy.ndarray):
+            raise TypeError(f"Only numpy.ndarray can be set to cupy.ndarray, got {type(arr)}")
+        if arr.shape != self._host.shape or arr.dtype != self._host.dtype:
+            raise ValueError(f"Shape/dtype mismatch: {arr.shape} {arr.dtype} into "
+                             f"{self._host.shape} {self._host.dtype}")
+        device = self._device
+        device._count("to_device")
+        device.copy_streams.append(stream or device.cuda.get_current_stream())
+        self._host[...] = arr
 
     # --- host reads: counted syncs ----------------------------------------------------------
     def get(self, stream=None):
@@ -223,11 +240,49 @@ class _Generator:
 
 
 class _Stream:
-    def __init__(self, device):
+    """``cuda.Stream``: ``with stream:`` makes it the thread's current stream (as CuPy's);
+    ``record()`` gives an ``_Event``; ``wait_event`` is logged in ``waited`` (no sync)."""
+
+    def __init__(self, device, non_blocking=False, null=False):
         self._device = device
+        self.non_blocking = non_blocking
+        self.null = null
+        self.waited = []
+        self.recorded = []
 
     def synchronize(self):
         self._device._count("synchronize")
+
+    def record(self, event=None):
+        event = _Event(self._device, self)
+        self.recorded.append(event)
+        return event
+
+    def wait_event(self, event):
+        if not isinstance(event, _Event):
+            raise TypeError(f"Stream.wait_event expects an Event, received {type(event)}")
+        self.waited.append(event)
+
+    def __enter__(self):
+        self._device._stream_stack().append(self)
+        return self
+
+    def __exit__(self, *exc):
+        self._device._stream_stack().pop()
+
+
+class _Event:
+    """``cuda.Event`` recorded on ``stream``; ``synchronize()`` is a counted host sync."""
+
+    def __init__(self, device, stream):
+        self._device = device
+        self.stream = stream
+
+    def synchronize(self):
+        self._device._count("synchronize")
+
+    def query(self):
+        return True
 
 
 class FakeCupy(types.ModuleType):
@@ -239,14 +294,17 @@ class FakeCupy(types.ModuleType):
         self.counts = {}
         self.sites = {}
         self.reset()
-        stream = _Stream(self)
+        self.null_stream = _Stream(self, null=True)
+        self._thread_streams = threading.local()
 
         def get_device_count():  # as CuPy's: raises when the driver is missing or too old
             if device_count_error is not None:
                 raise device_count_error
             return device_count
         self.cuda = types.SimpleNamespace(
-            get_current_stream=lambda: stream,
+            get_current_stream=lambda: (self._stream_stack() or [self.null_stream])[-1],
+            Stream=lambda null=False, non_blocking=False, ptds=False: _Stream(
+                self, non_blocking=non_blocking, null=null),
             runtime=types.SimpleNamespace(getDeviceCount=get_device_count))
         self.random = types.SimpleNamespace(
             default_rng=lambda seed=None: _Generator(numpy.random.default_rng(seed), self))
@@ -255,6 +313,13 @@ class FakeCupy(types.ModuleType):
         for kind in ("to_host", "to_device", "synchronize"):
             self.counts[kind] = 0
             self.sites[kind] = []
+        self.copy_streams = []  # the stream of each ``ndarray.set`` host-to-device copy
+
+    def _stream_stack(self):
+        stack = getattr(self._thread_streams, "stack", None)
+        if stack is None:
+            stack = self._thread_streams.stack = []
+        return stack
 
     # --- host <-> device ------------------------------------------------------------------
     def asnumpy(self, a, stream=None):

@@ -11,7 +11,8 @@ from ..layers.base import (_LAYER_CLASSES, KerasTensor, Layer, _call_context, fl
 from ..layers.core import InputLayer
 from ..ops import cast, convert_to_tensor
 from .summary import print_summary
-from .training import Saving, Trainer, _is_number_list
+from .data_preparation import _is_number_list
+from .training import Saving, Trainer
 
 
 class Model(Trainer, Saving, Layer):

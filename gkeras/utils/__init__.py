@@ -5,6 +5,7 @@ import random
 import numpy
 
 from .data_utils import get_file
+from .enqueuers import GeneratorEnqueuer, OrderedEnqueuer, SequenceEnqueuer
 from .numerical import normalize, to_categorical
 from .progbar import Progbar
 from .sequence import Sequence
@@ -19,4 +20,5 @@ def set_random_seed(seed):
     numpy.random.seed(int(seed))
 
 
-__all__ = ["Progbar", "Sequence", "get_file", "normalize", "set_random_seed", "to_categorical"]
+__all__ = ["GeneratorEnqueuer", "OrderedEnqueuer", "Progbar", "Sequence", "SequenceEnqueuer",
+           "get_file", "normalize", "set_random_seed", "to_categorical"]

@@ -35,16 +35,21 @@ def to_host_array(value, name):
         raise ValueError(f"{name}: could not convert the data to an array: {e}") from None
 
 
+def device_dtype(dtype, float_dtype=None):
+    """The dtype data of ``dtype`` gets on the device: floats become ``float_dtype`` (given),
+    float64 becomes floatx; other dtypes are kept."""
+    if float_dtype is not None and numpy.dtype(dtype).kind == "f":
+        return float_dtype
+    if numpy.dtype(dtype).kind == "f" and numpy.dtype(dtype) == numpy.float64:
+        return config.floatx()
+    return dtype
+
+
 def device_array(value, float_dtype=None):
     """Move ``value`` to the backend once, casting floats to ``float_dtype`` (h5py: as is)."""
     if value is None or is_h5_dataset(value):
         return value
-    dtype = value.dtype
-    if float_dtype is not None and numpy.dtype(dtype).kind == "f":
-        dtype = float_dtype
-    elif numpy.dtype(dtype).kind == "f" and numpy.dtype(dtype) == numpy.float64:
-        dtype = config.floatx()
-    return _backend().asarray(value, dtype=dtype)
+    return _backend().asarray(value, dtype=device_dtype(value.dtype, float_dtype))
 
 
 def take(array, index, float_dtype=None):

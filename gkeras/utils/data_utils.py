@@ -20,7 +20,9 @@ import zipfile
 
 from .. import config
 from .progbar import Progbar
-from .sequence import Sequence  # noqa: F401  (Keras 2's keras.utils.data_utils.Sequence)
+# Keras 2's keras.utils.data_utils also held these:
+from .enqueuers import GeneratorEnqueuer, OrderedEnqueuer, SequenceEnqueuer  # noqa: F401
+from .sequence import Sequence  # noqa: F401
 
 # The function that opens URLs; tests replace it so that nothing touches the network.
 urlopen = urllib.request.urlopen

@@ -13,6 +13,15 @@ from .schedules import LearningRateSchedule
 from .sgd import SGD
 
 
+# Keras 2's lowercase aliases of the classes (``keras.optimizers.adam(lr=0.01)``).
+sgd = SGD
+rmsprop = RMSprop
+adagrad = Adagrad
+adadelta = Adadelta
+adam = Adam
+adamax = Adamax
+nadam = Nadam
+
 _OPTIMIZERS = {cls.__name__: cls
                for cls in (SGD, RMSprop, Adam, Adagrad, Adadelta, Adamax, Nadam)}
 
@@ -50,4 +59,5 @@ def get(identifier):
 
 
 __all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "Adagrad", "Adadelta", "Adamax", "Nadam",
-           "LearningRateSchedule", "schedules", "serialize", "deserialize", "get"]
+           "LearningRateSchedule", "schedules", "serialize", "deserialize", "get",
+           "sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", "nadam"]

@@ -1,6 +1,6 @@
 """The Adadelta optimizer."""
 from ..backends import current as _backend
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _epsilon
 
 
 class Adadelta(Optimizer):
@@ -12,7 +12,7 @@ class Adadelta(Optimizer):
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="adadelta", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
         self.rho = rho
-        self.epsilon = epsilon
+        self.epsilon = _epsilon(epsilon)
 
     def build(self, variables):
         if self.built:

@@ -1,6 +1,6 @@
 """The Adagrad optimizer."""
 from ..backends import current as _backend
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _epsilon
 
 
 class Adagrad(Optimizer):
@@ -13,7 +13,7 @@ class Adagrad(Optimizer):
                  name="adagrad", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
         self.initial_accumulator_value = initial_accumulator_value
-        self.epsilon = epsilon
+        self.epsilon = _epsilon(epsilon)
 
     def build(self, variables):
         if self.built:

@@ -2,7 +2,7 @@
 import math
 
 from ..backends import current as _backend
-from .optimizer import Optimizer, _moving_average
+from .optimizer import Optimizer, _checked_flag, _epsilon, _moving_average
 
 
 class _AdamFamily(Optimizer):
@@ -14,7 +14,7 @@ class _AdamFamily(Optimizer):
         super().__init__(learning_rate, name=name, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
-        self.epsilon = epsilon
+        self.epsilon = _epsilon(epsilon)
 
 
 class Adam(_AdamFamily):
@@ -27,7 +27,7 @@ class Adam(_AdamFamily):
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, name="adam", **kwargs):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, name, **kwargs)
-        self.amsgrad = amsgrad
+        self.amsgrad = _checked_flag("Adam", "amsgrad", amsgrad, "decay")
 
     def build(self, variables):
         if self.built:

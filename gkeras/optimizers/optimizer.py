@@ -106,6 +106,11 @@ class Optimizer:
 
     ``iterations`` is an int64 Variable counting applied steps (``int(opt.iterations)`` reads
     it without a device copy). ``learning_rate`` reads as a Python float.
+
+    Keras 2's ``decay`` (a float >= 0, default 0) scales the rate of every update as Keras 2
+    does: ``learning_rate / (1 + decay * iterations)``, with ``iterations`` the number of
+    updates already applied (the first update uses the undecayed rate). It applies on top of a
+    schedule or of a rate set by a callback; ``learning_rate`` reads the undecayed rate.
     """
 
     _config_keys = ()  # the hyperparameters of a subclass, added to get_config()
@@ -124,9 +129,12 @@ class Optimizer:
                                  f"alias `lr`; received learning_rate={learning_rate}, "
                                  f"lr={legacy_lr}.")
             learning_rate = legacy_lr
-        if kwargs.pop("decay", None) is not None:
-            warnings.warn("Argument `decay` is no longer supported and will be ignored.",
-                          stacklevel=3)
+        decay = kwargs.pop("decay", None)
+        decay = 0.0 if decay is None else decay
+        if isinstance(decay, bool) or not isinstance(decay, (int, float, numpy.number)) \
+                or not decay >= 0:
+            raise ValueError(f"{cls_name}: `decay` (Keras 2's learning rate decay per update) "
+                             f"must be a float >= 0; received decay={decay!r}.")
         if kwargs:
             raise ValueError(f"{cls_name}: argument(s) not recognized: {kwargs}")
         if use_ema:
@@ -142,6 +150,7 @@ class Optimizer:
                              f"global_clipnorm={global_clipnorm}")
         self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", cls_name).lower()
         self.weight_decay = weight_decay
+        self.decay = float(decay)
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
         self.global_clipnorm = global_clipnorm
@@ -294,9 +303,17 @@ class Optimizer:
             rate = rate()
         return float(rate.numpy()) if isinstance(rate, Tensor) else float(rate)
 
+    def _step_learning_rate(self):
+        """The rate the next update applies: the learning rate with Keras 2's ``decay``."""
+        rate = self._current_learning_rate()
+        if self.decay:
+            rate *= 1.0 / (1.0 + self.decay * self._iterations.host)
+        return rate
+
     @property
     def learning_rate(self):
-        """The current learning rate (for a schedule: its value at the current step)."""
+        """The current learning rate (for a schedule: its value at the current step), before
+        Keras 2's ``decay``."""
         return self._current_learning_rate()
 
     @learning_rate.setter
@@ -367,7 +384,7 @@ class Optimizer:
             scale = float(self.loss_scale_factor)  # a NumPy float64 would upcast float32 grads
             kept_grads = [g / scale for g in kept_grads]
         kept_grads = self._clip_gradients(kept_grads)
-        learning_rate = self._current_learning_rate()
+        learning_rate = self._step_learning_rate()
         self._apply_weight_decay(kept_vars, learning_rate)
         self._update_step(kept_grads, kept_vars, learning_rate)
         self._iterations.set_host(self._iterations.host + 1)
@@ -441,14 +458,17 @@ class Optimizer:
             rate = schedules.serialize(rate)
         elif isinstance(rate, _HostScalarVariable):
             rate = float(rate.host)
-        return {"name": self.name, "learning_rate": rate, "weight_decay": self.weight_decay,
-                "clipnorm": self.clipnorm, "global_clipnorm": self.global_clipnorm,
-                "clipvalue": self.clipvalue, "use_ema": self.use_ema,
-                "ema_momentum": self.ema_momentum,
-                "ema_overwrite_frequency": self.ema_overwrite_frequency,
-                "loss_scale_factor": self.loss_scale_factor,
-                "gradient_accumulation_steps": self.gradient_accumulation_steps,
-                **{key: getattr(self, key) for key in self._config_keys}}
+        config = {"name": self.name, "learning_rate": rate,
+                  "weight_decay": self.weight_decay, "clipnorm": self.clipnorm,
+                  "global_clipnorm": self.global_clipnorm, "clipvalue": self.clipvalue,
+                  "use_ema": self.use_ema, "ema_momentum": self.ema_momentum,
+                  "ema_overwrite_frequency": self.ema_overwrite_frequency,
+                  "loss_scale_factor": self.loss_scale_factor,
+                  "gradient_accumulation_steps": self.gradient_accumulation_steps,
+                  **{key: getattr(self, key) for key in self._config_keys}}
+        if self.decay:  # left out at 0, so Keras 3 reads the config without its warning
+            config["decay"] = self.decay
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -467,3 +487,18 @@ def _moving_average(xp, state, value, rate, tmp):
     xp.subtract(value, state, out=tmp)
     xp.multiply(tmp, rate, out=tmp)
     xp.add(state, tmp, out=state)
+
+
+def _epsilon(epsilon):
+    """Keras 2's ``epsilon=None``: the fuzz factor ``gkeras.config.epsilon()``."""
+    return _config.epsilon() if epsilon is None else epsilon
+
+
+def _checked_flag(optimizer, name, value, keras2_argument):
+    """A bool argument that Keras 2.2.4 had a float in the same position for: a float there is
+    most likely that argument passed positionally, so it is refused with the fix."""
+    if isinstance(value, float):
+        raise ValueError(f"{optimizer}: `{name}` must be a bool; received {name}={value!r}. "
+                         f"In Keras 2.2.4 this position held `{keras2_argument}`: pass "
+                         f"{keras2_argument}={value!r} by keyword.")
+    return value

@@ -1,6 +1,6 @@
 """The RMSprop optimizer."""
 from ..backends import current as _backend
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _epsilon
 
 
 class RMSprop(Optimizer):
@@ -15,7 +15,7 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate, name=name, **kwargs)
         self.rho = rho
         self.momentum = momentum
-        self.epsilon = epsilon
+        self.epsilon = _epsilon(epsilon)
         self.centered = centered
 
     def build(self, variables):

@@ -1,6 +1,6 @@
 """The SGD optimizer (with optional Nesterov momentum)."""
 from ..backends import current as _backend
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _checked_flag
 
 
 class SGD(Optimizer):
@@ -16,7 +16,7 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: `momentum` must be a float between [0, 1]. "
                              f"Received: momentum={momentum!r}")
         self.momentum = float(momentum)
-        self.nesterov = nesterov
+        self.nesterov = _checked_flag("SGD", "nesterov", nesterov, "decay")
 
     def build(self, variables):
         if self.built:

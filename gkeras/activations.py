@@ -2,6 +2,7 @@
 import math
 
 from . import ops
+from .serialization import get_custom_objects
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -150,6 +151,8 @@ def get(identifier):
     if identifier is None:
         return linear
     if isinstance(identifier, str):
+        if identifier in get_custom_objects():
+            return get_custom_objects()[identifier]
         if identifier not in _ACTIVATIONS:
             raise ValueError(f"Unknown activation {identifier!r}. Valid names: "
                              f"{', '.join(sorted(_ACTIVATIONS))}.")

@@ -1,6 +1,7 @@
 """Optimizers with Keras 3's update rules, defaults, clipping and configs: one optimizer per
 module (optimizer.py is the base class), with the lookup functions ``get``, ``serialize`` and
 ``deserialize`` here."""
+from ..serialization import with_custom_objects
 from . import schedules
 from .adadelta import Adadelta
 from .adagrad import Adagrad
@@ -38,7 +39,8 @@ def deserialize(config, custom_objects=None):
         raise ValueError("optimizers.deserialize: expected a dict with 'class_name' and "
                          f"'config', received {config!r}.")
     known = {name.lower(): cls for name, cls in _OPTIMIZERS.items()}
-    known.update({name.lower(): cls for name, cls in (custom_objects or {}).items()})
+    known.update({name.lower(): cls
+                  for name, cls in with_custom_objects(custom_objects).items()})
     cls = known.get(str(config["class_name"]).lower())
     if cls is None:
         raise ValueError(f"Could not interpret optimizer identifier: {config['class_name']!r}. "

@@ -12,8 +12,11 @@ def linear(x):
     return ops.convert_to_tensor(x)
 
 
-def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
-    """Rectified linear unit with Keras's optional leak, ceiling and threshold."""
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0, alpha=None):
+    """Rectified linear unit with Keras's optional leak, ceiling and threshold (``alpha`` is
+    Keras 2's name of ``negative_slope``)."""
+    if alpha is not None:
+        negative_slope = alpha
     if negative_slope == 0 and max_value is None and threshold == 0:
         return ops.relu(x)
     x = ops.convert_to_tensor(x)

@@ -4,6 +4,7 @@ global table of custom objects.
 Objects are looked up by name in a fixed table of classes (plus the classes and functions the
 user registered): deserializing never runs code.
 """
+import contextlib
 
 # Keras 2's ``get_custom_objects()``: names the user registered (directly or with
 # ``CustomObjectScope``), found by every lookup by name after its ``custom_objects`` argument
@@ -14,6 +15,20 @@ _GLOBAL_CUSTOM_OBJECTS = {}
 def get_custom_objects():
     """The global dict of custom objects by name; update it to register classes/functions."""
     return _GLOBAL_CUSTOM_OBJECTS
+
+
+@contextlib.contextmanager
+def custom_objects_in_scope(custom_objects=None):
+    """Within the block, ``custom_objects`` are global custom objects too, so that every
+    lookup by name inside a deserialization (a layer's activation, its initializers...) finds
+    them, as Keras 2's ``load_model``/``model_from_config`` do."""
+    backup = dict(_GLOBAL_CUSTOM_OBJECTS)
+    _GLOBAL_CUSTOM_OBJECTS.update(custom_objects or {})
+    try:
+        yield
+    finally:
+        _GLOBAL_CUSTOM_OBJECTS.clear()
+        _GLOBAL_CUSTOM_OBJECTS.update(backup)
 
 
 def with_custom_objects(custom_objects=None):

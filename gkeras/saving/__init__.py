@@ -3,7 +3,7 @@
 format written; the file's content chooses how it is read."""
 import os
 
-from ..serialization import with_custom_objects
+from ..serialization import custom_objects_in_scope, with_custom_objects
 from . import hdf5, keras_archive, weights_h5
 
 
@@ -20,9 +20,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     file runs as code unless ``safe_mode=False`` (Lambda layers). The global custom objects
     (``gkeras.utils.get_custom_objects()``) count as passed in ``custom_objects``."""
     custom_objects = with_custom_objects(custom_objects)
-    if keras_archive.is_archive(filepath):
-        return keras_archive.load_archive(filepath, custom_objects, compile, safe_mode)
-    return hdf5.load_model(filepath, custom_objects, compile, safe_mode)
+    with custom_objects_in_scope(custom_objects):
+        if keras_archive.is_archive(filepath):
+            return keras_archive.load_archive(filepath, custom_objects, compile, safe_mode)
+        return hdf5.load_model(filepath, custom_objects, compile, safe_mode)
 
 
 def save_weights(model, filepath, overwrite=True):

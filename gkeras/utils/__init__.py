@@ -1,11 +1,21 @@
-"""Utilities: the progress bar, NumPy label/array helpers and the global random seed."""
+"""Utilities: the progress bar, NumPy label/array helpers, the global random seed, and Keras
+2.2.4's ``keras.utils`` modules and names (``np_utils``, ``generic_utils``, ``layer_utils``,
+``io_utils``, ``conv_utils``, ``vis_utils``, ``multi_gpu_utils``)."""
 import random
 
 import numpy
 
+from . import (conv_utils, generic_utils, io_utils, layer_utils, multi_gpu_utils,  # noqa: F401
+               np_utils, vis_utils)
+from .generic_utils import (CustomObjectScope, custom_object_scope, deserialize_keras_object,
+                            get_custom_objects, serialize_keras_object)
+from .io_utils import HDF5Matrix, h5dict
+from .layer_utils import convert_all_kernels_in_model, get_source_inputs, print_summary
+from .multi_gpu_utils import multi_gpu_model
 from .numerical import normalize, to_categorical
 from .progbar import Progbar
 from .sequence import Sequence
+from .vis_utils import plot_model
 
 
 def set_random_seed(seed):
@@ -17,4 +27,8 @@ def set_random_seed(seed):
     numpy.random.seed(int(seed))
 
 
-__all__ = ["Progbar", "Sequence", "normalize", "set_random_seed", "to_categorical"]
+__all__ = ["CustomObjectScope", "HDF5Matrix", "Progbar", "Sequence",
+           "convert_all_kernels_in_model", "custom_object_scope", "deserialize_keras_object",
+           "get_custom_objects", "get_source_inputs", "h5dict", "multi_gpu_model", "normalize",
+           "plot_model", "print_summary", "serialize_keras_object", "set_random_seed",
+           "to_categorical"]

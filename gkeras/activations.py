@@ -2,6 +2,7 @@
 import math
 
 from . import ops
+from .serialization import get_custom_objects
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -11,8 +12,11 @@ def linear(x):
     return ops.convert_to_tensor(x)
 
 
-def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
-    """Rectified linear unit with Keras's optional leak, ceiling and threshold."""
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0, alpha=None):
+    """Rectified linear unit with Keras's optional leak, ceiling and threshold (``alpha`` is
+    Keras 2's name of ``negative_slope``)."""
+    if alpha is not None:
+        negative_slope = alpha
     if negative_slope == 0 and max_value is None and threshold == 0:
         return ops.relu(x)
     x = ops.convert_to_tensor(x)
@@ -150,6 +154,8 @@ def get(identifier):
     if identifier is None:
         return linear
     if isinstance(identifier, str):
+        if identifier in get_custom_objects():
+            return get_custom_objects()[identifier]
         if identifier not in _ACTIVATIONS:
             raise ValueError(f"Unknown activation {identifier!r}. Valid names: "
                              f"{', '.join(sorted(_ACTIVATIONS))}.")

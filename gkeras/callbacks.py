@@ -777,3 +777,32 @@ class TerminateOnNaN(Callback):
             if math.isnan(loss) or math.isinf(loss):
                 _print(f"Batch {batch}: Invalid loss, terminating training")
                 self.model.stop_training = True
+
+
+class BaseLogger(Callback):
+    """Keras 2's BaseLogger: it averaged the batch metrics into the epoch logs. gkeras's ``fit``
+    always does that itself, so this callback has nothing left to do; it exists so that Keras 2
+    code that creates or subclasses it runs unchanged."""
+
+    def __init__(self, stateful_metrics=None):
+        self.stateful_metrics = set(stateful_metrics or ())
+
+
+class RemoteMonitor(Callback):
+    """Keras 2's RemoteMonitor (posting epoch logs to an HTTP server): not supported."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(
+            "RemoteMonitor is not supported by gkeras (it posts the logs to a web server). "
+            "Use CSVLogger to write the epoch logs to a file, or a LambdaCallback("
+            "on_epoch_end=...) to send them where you need.")
+
+
+class TensorBoard(Callback):
+    """Keras 2's TensorBoard callback: not supported (it writes TensorFlow event files)."""
+
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(
+            "TensorBoard is not supported by gkeras: it writes TensorFlow summary files, which "
+            "need TensorFlow. Use CSVLogger to log the epoch metrics (the History returned by "
+            "fit holds them too) and plot them from there.")

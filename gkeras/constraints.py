@@ -61,9 +61,11 @@ class MinMaxNorm(Constraint):
 
 
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
+maxnorm, nonneg, unitnorm = MaxNorm, NonNeg, UnitNorm  # Keras 2's older spellings
 _CLASSES = {"MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm,
             "MinMaxNorm": MinMaxNorm, "max_norm": MaxNorm, "non_neg": NonNeg,
-            "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm}
+            "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm, "maxnorm": MaxNorm,
+            "nonneg": NonNeg, "unitnorm": UnitNorm}
 
 
 _REGISTRY = Registry("constraint", _CLASSES, Constraint)

@@ -224,6 +224,7 @@ _ALIASES = {
 _CLASSES = {cls.__name__: cls for cls in set(_ALIASES.values())}
 
 zeros, ones, constant = Zeros, Ones, Constant
+zero, one, normal, uniform = Zeros, Ones, RandomNormal, RandomUniform  # Keras 2's short names
 random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
 glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
 he_uniform, he_normal, lecun_uniform, lecun_normal = HeUniform, HeNormal, LecunUniform, LecunNormal

@@ -14,6 +14,7 @@ from . import config, ops
 from .autograd import Tensor, result
 from .backends import current as _backend
 from .ops.nn import _sigmoid
+from .serialization import get_custom_objects, with_custom_objects
 
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
 
@@ -605,6 +606,7 @@ ALL_OBJECTS_DICT.update({
     "mape": mean_absolute_percentage_error, "MAPE": mean_absolute_percentage_error,
     "msle": mean_squared_logarithmic_error, "MSLE": mean_squared_logarithmic_error,
     "logcosh": log_cosh,
+    "cosine_proximity": cosine_similarity, "cosine": cosine_similarity,
 })
 
 mse = MSE = mean_squared_error
@@ -614,6 +616,8 @@ msle = MSLE = mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence = kl_divergence
 logcosh = log_cosh
 bce = BCE = binary_crossentropy
+# Keras 2's name: minus the cosine similarity, as Keras 3's loss
+cosine_proximity = cosine = cosine_similarity
 
 
 def _unknown(identifier):
@@ -634,7 +638,7 @@ def serialize(loss):
 
 def deserialize(config, custom_objects=None):
     """A ``Loss`` instance or loss function from ``serialize``'s output or a name."""
-    lookup = {**ALL_OBJECTS_DICT, **(custom_objects or {})}
+    lookup = {**ALL_OBJECTS_DICT, **with_custom_objects(custom_objects)}
     if isinstance(config, str):
         if config not in lookup:
             raise _unknown(config)
@@ -661,9 +665,10 @@ def get(identifier):
         return None
     obj = identifier
     if isinstance(identifier, str):
-        if identifier not in ALL_OBJECTS_DICT:
+        lookup = {**ALL_OBJECTS_DICT, **get_custom_objects()}
+        if identifier not in lookup:
             raise _unknown(identifier)
-        obj = ALL_OBJECTS_DICT[identifier]
+        obj = lookup[identifier]
     elif isinstance(identifier, dict):
         obj = deserialize(identifier)
     if isinstance(obj, Loss):

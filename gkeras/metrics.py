@@ -14,6 +14,7 @@ from .losses import (binary_crossentropy, categorical_crossentropy, categorical_
                      mean_absolute_percentage_error, mean_squared_error,
                      mean_squared_logarithmic_error, poisson, sparse_categorical_crossentropy,
                      squared_hinge, squeeze_or_expand_to_same_rank)
+from .serialization import get_custom_objects, with_custom_objects
 from .variables import Variable
 
 mse = MSE = mean_squared_error
@@ -22,6 +23,9 @@ mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
 kld = KLD = kullback_leibler_divergence = kl_divergence
 logcosh = log_cosh
+# Keras 2's metric of that name is the loss (minus the similarity); Keras 3's
+# cosine_similarity metric is the similarity itself
+cosine_proximity = cosine = losses.cosine_similarity
 
 
 def _xp():
@@ -444,7 +448,7 @@ def serialize(metric):
 
 def deserialize(config, custom_objects=None):
     """A ``Metric`` (or metric function) from ``serialize``'s output or a name."""
-    lookup = {**ALL_OBJECTS_DICT, **(custom_objects or {})}
+    lookup = {**ALL_OBJECTS_DICT, **with_custom_objects(custom_objects)}
     if isinstance(config, str):
         return get(lookup.get(config, config))
     if not isinstance(config, dict) or "class_name" not in config:
@@ -471,7 +475,9 @@ def get(identifier):
         if isinstance(identifier, Metric):
             return identifier
     if isinstance(identifier, str):
-        if identifier in ALL_OBJECTS_DICT:
+        if identifier in get_custom_objects():
+            identifier = get_custom_objects()[identifier]
+        elif identifier in ALL_OBJECTS_DICT:
             identifier = ALL_OBJECTS_DICT[identifier]
         elif identifier in _FUNCTIONS:
             return MeanMetricWrapper(_FUNCTIONS[identifier], name=identifier)

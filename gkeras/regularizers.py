@@ -48,16 +48,16 @@ class L1L2(Regularizer):
 
 
 class L1(L1L2):
-    def __init__(self, l1=0.01):
-        super().__init__(l1=0.01 if l1 is None else l1)
+    def __init__(self, l1=0.01, l=None):  # noqa: E741 (Keras 2's keyword `l`)
+        super().__init__(l1=l if l is not None else 0.01 if l1 is None else l1)
 
     def get_config(self):
         return {"l1": self.l1}
 
 
 class L2(L1L2):
-    def __init__(self, l2=0.01):
-        super().__init__(l2=0.01 if l2 is None else l2)
+    def __init__(self, l2=0.01, l=None):  # noqa: E741 (Keras 2's keyword `l`)
+        super().__init__(l2=l if l is not None else 0.01 if l2 is None else l2)
 
     def get_config(self):
         return {"l2": self.l2}

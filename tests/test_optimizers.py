@@ -337,8 +337,7 @@ def test_lr_alias_and_setter():
         optimizers.Adam(learning_rate="fast")
     with pytest.raises(ValueError, match="not recognized"):
         optimizers.Adam(beta1=0.9)
-    with pytest.warns(UserWarning, match="decay"):
-        optimizers.Adam(decay=1e-6)
+    assert optimizers.Adam(decay=1e-6).decay == 1e-6  # applied: test_optimizers_keras2.py
 
 
 def test_callable_learning_rate():

@@ -27,6 +27,7 @@ from . import embeddings, recurrent, wrappers
 from .embeddings import Embedding
 from .recurrent import GRU, LSTM, Recurrent, SimpleRNN
 from .wrappers import Bidirectional, TimeDistributed, Wrapper
+from ..serialization import custom_objects_in_scope
 
 
 def serialize(layer):
@@ -42,6 +43,7 @@ def deserialize(config, custom_objects=None):
     cls = get_layer_class(config["class_name"], custom_objects)
     if config["class_name"] == "Functional":
         cls = Model
-    if isinstance(cls, type) and issubclass(cls, Model):
-        return cls.from_config(config["config"], custom_objects=custom_objects)
-    return cls.from_config(dict(config.get("config", {})))
+    with custom_objects_in_scope(custom_objects):  # e.g. a custom activation's name
+        if isinstance(cls, type) and issubclass(cls, Model):
+            return cls.from_config(config["config"], custom_objects=custom_objects)
+        return cls.from_config(dict(config.get("config", {})))

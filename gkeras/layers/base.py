@@ -9,6 +9,7 @@ from ..autograd import Tensor
 from ..backends import current as _backend
 from ..ops import cast, convert_to_tensor
 from ..variables import Variable
+from ..serialization import with_custom_objects
 
 _LAYER_CLASSES = {}
 _name_counts = {}
@@ -597,7 +598,8 @@ def _is_shape_list(shape):
 
 
 def get_layer_class(name, custom_objects=None):
-    if custom_objects and name in custom_objects:
+    custom_objects = with_custom_objects(custom_objects)
+    if name in custom_objects:
         return custom_objects[name]
     if name not in _LAYER_CLASSES:
         raise ValueError(f"Unknown layer class {name!r}. If it is a custom layer, pass it in "

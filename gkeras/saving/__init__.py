@@ -3,6 +3,7 @@
 format written; the file's content chooses how it is read."""
 import os
 
+from ..serialization import custom_objects_in_scope, with_custom_objects
 from . import hdf5, keras_archive, weights_h5
 
 
@@ -16,10 +17,13 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """A model saved by ``save`` (gkeras, Keras 2 or Keras 3), either format. Nothing from the
-    file runs as code unless ``safe_mode=False`` (Lambda layers)."""
-    if keras_archive.is_archive(filepath):
-        return keras_archive.load_archive(filepath, custom_objects, compile, safe_mode)
-    return hdf5.load_model(filepath, custom_objects, compile, safe_mode)
+    file runs as code unless ``safe_mode=False`` (Lambda layers). The global custom objects
+    (``gkeras.utils.get_custom_objects()``) count as passed in ``custom_objects``."""
+    custom_objects = with_custom_objects(custom_objects)
+    with custom_objects_in_scope(custom_objects):
+        if keras_archive.is_archive(filepath):
+            return keras_archive.load_archive(filepath, custom_objects, compile, safe_mode)
+        return hdf5.load_model(filepath, custom_objects, compile, safe_mode)
 
 
 def save_weights(model, filepath, overwrite=True):

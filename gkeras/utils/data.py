@@ -1,14 +1,17 @@
 """Batching for fit/evaluate/predict: NumPy arrays (moved to the backend's device once),
-lists and dicts of them, and h5py Datasets (read one batch at a time)."""
+lists and dicts of them, and h5py Datasets or ``HDF5Matrix`` (read one batch at a time)."""
 import numpy
 
 from .. import config
 from ..backends import current as _backend
+from .io_utils import HDF5Matrix
 
 
 def is_h5_dataset(value):
-    return type(value).__module__.startswith("h5py") and hasattr(value, "id") and \
-        hasattr(value, "shape")
+    """An h5py Dataset or Keras 2's ``HDF5Matrix``: data read one batch at a time."""
+    return isinstance(value, HDF5Matrix) or (
+        type(value).__module__.startswith("h5py") and hasattr(value, "id") and
+        hasattr(value, "shape"))
 
 
 def cardinality(arrays, what):

@@ -178,7 +178,7 @@ def dot(x, y):
 
 def batch_dot(x, y, axes=None):
     """Keras 2.2.4's batchwise dot product, including its conventions: ``axes`` an int, a pair,
-    or None (``(x.ndim - 1, y.ndim - 2)``); the lower-rank operand gets trailing axes of size
+    or None (``(x.ndim - 1, y.ndim - 2)``; ``(1, 1)`` for two 2-D operands); the lower-rank operand gets trailing axes of size
     1, removed again from the result; a 1-D result becomes ``(batch, 1)``. For 2-D operands
     it sums ``x * y`` along ``axes[0]`` (``axes[0] == axes[1]``, else the transpose of ``x``
     times ``y`` along ``axes[1]``); otherwise it is a batched matrix product of the last two
@@ -189,7 +189,8 @@ def batch_dot(x, y, axes=None):
         axes = (axes, axes)
     x_ndim, y_ndim = x.ndim, y.ndim
     if axes is None:
-        axes = [x_ndim - 1, y_ndim - 2]
+        # two 2-D operands: 2.2.4's (1, 0) fails unless batch == dim; contract the features
+        axes = (1, 1) if x_ndim == y_ndim == 2 else (x_ndim - 1, y_ndim - 2)
     if builtins.any(isinstance(a, (list, tuple)) for a in axes):
         raise ValueError("batch_dot: multiple target dimensions are not supported. Expected: "
                          f"None, int, (int, int), received axes={axes}.")

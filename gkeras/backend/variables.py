@@ -159,8 +159,9 @@ def update_sub(x, decrement):
     return x.assign_sub(decrement)
 
 
-# the hidden (biased average, step count) of each variable moving_average_update updates
-_debias_state = weakref.WeakKeyDictionary()
+# id(variable) -> its hidden (biased average, step count), dropped with the variable (not a
+# WeakKeyDictionary: its key comparisons would call Tensor.__eq__, which is elementwise)
+_debias_state = {}
 
 
 def moving_average_update(x, value, momentum):
@@ -170,10 +171,13 @@ def moving_average_update(x, value, momentum):
     ``x = value`` whatever ``x`` held. Returns ``x``."""
     _check_variable("moving_average_update", x)
     value = ops.stop_gradient(ops.cast(value, x.dtype))
-    biased, steps = _debias_state.get(x, (ops.zeros_like(x), 0))
+    key = id(x)
+    if key not in _debias_state:
+        weakref.finalize(x, _debias_state.pop, key, None)
+    biased, steps = _debias_state.get(key, (ops.zeros_like(x), 0))
     biased = biased * momentum + value * (1.0 - momentum)
     steps += 1
-    _debias_state[x] = (biased, steps)
+    _debias_state[key] = (biased, steps)
     return x.assign(biased / (1.0 - momentum ** steps))
 
 

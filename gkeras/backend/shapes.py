@@ -141,9 +141,9 @@ def _data_format(data_format):
 
 def _pad_spatial(x, padding, data_format, rank):
     x = ops.convert_to_tensor(x)
-    spatial = [tuple(int(p) for p in pair) for pair in padding]
-    if len(spatial) != rank or any(len(p) != 2 for p in spatial):
+    if len(padding) != rank or any(numpy.ndim(pair) != 1 or len(pair) != 2 for pair in padding):
         raise ValueError(f"padding must be {rank} pairs (before, after), received {padding!r}.")
+    spatial = [(int(before), int(after)) for before, after in padding]
     if x.ndim != rank + 2:
         raise ValueError(f"expected a {rank + 2}-D tensor, received shape {x.shape}.")
     if _data_format(data_format) == "channels_first":

@@ -1,15 +1,17 @@
 """The learning phase (1 in training, 0 in inference) and the functions that branch on it:
 ``K.learning_phase``, ``K.in_train_phase``, ``K.switch``...
 
-Inside ``fit`` the layers' calls run with ``training=True`` and ``learning_phase()`` reads
-that flag (0 in ``evaluate``, ``predict`` and outside any layer call), unless
-``set_learning_phase`` fixed it: then the fixed value also decides ``training`` for the
-outermost layer (model) calls, as Keras 2's fixed learning phase does.
+Inside a layer's call, ``learning_phase()`` reads the layer's training flag (``fit`` calls the
+model with ``training=True``; ``evaluate`` and ``predict`` with False). Outside layer calls it
+is 1 while a ``GradientTape`` records -- as for the loss of ``fit``'s training step, which
+Keras 2 computes in the training phase -- and 0 otherwise. ``set_learning_phase`` fixes it;
+the fixed value then also decides ``training`` for the outermost layer (model) calls, as
+Keras 2's fixed learning phase does.
 """
 import numbers
 
 from .. import ops
-from ..autograd import Tensor
+from ..autograd import Tensor, is_recording
 
 __all__ = ["in_test_phase", "in_train_phase", "learning_phase", "set_learning_phase",
            "switch"]
@@ -21,12 +23,14 @@ def _context():
 
 
 def learning_phase():
-    """1 while a layer runs in training mode (inside ``fit``), else 0; the fixed value after
-    ``set_learning_phase``."""
+    """1 in the training phase (layers called with ``training=True``, the loss of ``fit``'s
+    training step), else 0; the fixed value after ``set_learning_phase``."""
     context = _context()
     if context.learning_phase is not None:
         return context.learning_phase
-    return 1 if context.training else 0
+    if context.depth:
+        return 1 if context.training else 0
+    return 1 if is_recording() else 0
 
 
 def set_learning_phase(value):

@@ -33,8 +33,7 @@ def variable(value, dtype=None, name=None, constraint=None):
 
 def constant(value, dtype=None, shape=None, name=None):
     """A tensor of ``value``; with ``shape``, a scalar fills it and a sequence is reshaped."""
-    out = ops.convert_to_tensor(numpy.asarray(value) if not isinstance(value, Tensor) else value,
-                                dtype=dtype or config.floatx())
+    out = ops.convert_to_tensor(value, dtype=dtype or config.floatx())
     if shape is None:
         return out
     shape = shape_tuple(shape)
@@ -130,9 +129,9 @@ def _check_variable(fn, x):
 
 
 def set_value(x, value):
-    """Assign the NumPy ``value`` to the variable ``x`` (cast to its dtype)."""
+    """Assign ``value`` (an array, a list, a tensor) to the variable ``x``, cast to its dtype."""
     _check_variable("set_value", x)
-    x.assign(numpy.asarray(value) if not isinstance(value, Tensor) else value)
+    x.assign(value)
 
 
 def batch_set_value(tuples):

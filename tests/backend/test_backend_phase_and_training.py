@@ -69,6 +69,23 @@ def test_a_fixed_learning_phase_overrides_fit_and_predict():
     assert set(np.unique(out)) == {0.0, 2.0}  # the dropout of training, in predict
 
 
+def test_a_custom_loss_sees_the_training_phase_in_fit_only():
+    def loss(y_true, y_pred):  # 1 + error in training, the error alone in evaluation
+        error = K.mean(K.square(y_pred - y_true), axis=-1)
+        return K.in_train_phase(lambda: error + 1.0, error)
+    model = models.Sequential([layers.Dense(1, kernel_initializer="zeros", input_shape=(2,))])
+    model.compile(optimizers.SGD(0.0), loss)
+    x, y = np.ones((4, 2), "float32"), np.full((4, 1), 2.0, "float32")
+    assert model.fit(x, y, batch_size=4, epochs=1, verbose=0).history["loss"] == [5.0]
+    assert model.evaluate(x, y, verbose=0) == 4.0
+
+
+def test_learning_phase_under_a_tape_outside_layers_is_training():
+    with GradientTape():
+        assert K.learning_phase() == 1
+    assert K.learning_phase() == 0
+
+
 def test_in_train_phase_calls_only_the_chosen_callable():
     calls = []
 

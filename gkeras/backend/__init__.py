@@ -13,6 +13,8 @@ from ..config import (epsilon, floatx, image_data_format, set_epsilon, set_float
 from ..config import backend as _backend_name
 from .control_flow import *  # noqa: F401,F403
 from .control_flow import __all__ as _control_flow_names
+from .ctc import *  # noqa: F401,F403
+from .ctc import __all__ as _ctc_names
 from .convolution import *  # noqa: F401,F403
 from .convolution import __all__ as _convolution_names
 from .phase import *  # noqa: F401,F403
@@ -78,5 +80,5 @@ def set_image_dim_ordering(dim_ordering):
 __all__ = (["backend", "epsilon", "floatx", "image_data_format", "set_epsilon", "set_floatx",
             "set_image_data_format", "clear_session", "array_module", "normalize_data_format",
             "image_dim_ordering", "set_image_dim_ordering"] +
-           _control_flow_names + _convolution_names + _learning_phase_names + _math_names +
+           _control_flow_names + _convolution_names + _ctc_names + _learning_phase_names + _math_names +
            _nn_names + _random_names + _shape_names + _unsupported_names + _variables_names)

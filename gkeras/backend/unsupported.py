@@ -1,11 +1,10 @@
 """Keras 2 backend functions that only mean something on a TensorFlow graph (placeholders,
-sessions, compiled functions, symbolic gradients) or that gkeras does not compute (CTC, 3-D
-convolution and pooling). Each exists, so a script fails with a message saying what to
+sessions, compiled functions, symbolic gradients, sparse tensors) or that gkeras does not
+compute (3-D convolution and pooling). Each exists, so a script fails with a message saying what to
 use instead, not with an ``AttributeError``."""
 
 __all__ = [
-    "conv3d", "conv3d_transpose", "ctc_batch_cost", "ctc_decode", "ctc_label_dense_to_sparse",
-    "function", "get_session", "gradients", "placeholder", "pool3d", "set_session"]
+    "conv3d", "conv3d_transpose", "ctc_label_dense_to_sparse", "function", "get_session", "gradients", "placeholder", "pool3d", "set_session"]
 
 _EAGER = ("gkeras runs eagerly on NumPy/CuPy arrays: there is no TensorFlow graph, "
           "placeholder or session. ")
@@ -21,9 +20,8 @@ _INSTEAD = {
                    "chosen by KERAS_BACKEND (numpy or cupy).",
     "gradients": _EAGER + "Compute gradients with gkeras.GradientTape: `with GradientTape() "
                  "as tape: loss = f(w)` then `tape.gradient(loss, [w])`.",
-    "ctc_batch_cost": "gkeras has no CTC loss yet.",
-    "ctc_decode": "gkeras has no CTC decoder yet.",
-    "ctc_label_dense_to_sparse": "gkeras has no sparse tensors or CTC functions.",
+    "ctc_label_dense_to_sparse": "gkeras has no sparse tensors: K.ctc_batch_cost takes the "
+                                 "dense labels and their lengths directly.",
     "conv3d": "gkeras's convolution ops are 1-D and 2-D only; there is no 3-D convolution.",
     "conv3d_transpose": "gkeras's convolution ops are 1-D and 2-D only; there is no 3-D "
                         "transposed convolution.",

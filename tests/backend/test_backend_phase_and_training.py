@@ -267,7 +267,10 @@ def test_backend_functions_run_on_the_fake_cupy_backend():
                 K.l2_normalize(t, axis=1), K.cumprod(t, axis=1), K.one_hot(K.arange(3), 4),
                 K.dropout(t, 0.5, seed=2), K.truncated_normal((3, 4), seed=1),
                 K.sparse_categorical_crossentropy(np.array([1, 2, 0]), K.softmax(t)),
-                K.reverse(t, 1), K.switch(np.array([True, False, True]), t, -t)]
+                K.reverse(t, 1), K.switch(np.array([True, False, True]), t, -t),
+                K.ctc_batch_cost(np.array([[0], [1], [2]]), K.softmax(K.reshape(t, (3, 2, 2))),
+                                 np.array([[2], [2], [1]]), np.array([[1], [1], [1]])),
+                K.ctc_decode(K.softmax(K.reshape(t, (3, 2, 2))), np.array([2, 2, 1]))[0][0]]
     want = [o.numpy() for o in compute()]
     backends.set_backend(CupyBackend(xp=FakeCupy()))  # restored by the conftest fixture
     got = compute()

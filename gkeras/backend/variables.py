@@ -109,10 +109,8 @@ def count_params(x):
 
 
 def get_value(x):
-    """The value as a NumPy array."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"get_value expects a variable or tensor, received {type(x).__name__}.")
-    return x.numpy()
+    """The value as a NumPy array (a copy for a variable)."""
+    return ops.convert_to_numpy(x)
 
 
 def batch_get_value(ops_list):

@@ -164,20 +164,40 @@ def spatial_3d_padding(x, padding=((1, 1), (1, 1), (1, 1)), data_format=None):
     return _pad_spatial(x, padding, data_format, 3)
 
 
-def _upsample(x, factors, data_format, rank):
+def _upsample(x, factors, data_format):
     first = 2 if _data_format(data_format) == "channels_first" else 1
     for offset, factor in enumerate(factors):
         x = ops.repeat(x, int(factor), axis=first + offset)
     return x
 
 
+def _bilinear_axis(x, factor, axis):
+    """TensorFlow 1's ``resize_bilinear`` along one axis (no corner alignment, no half-pixel
+    centres): output ``i`` reads input ``i / factor``, clamped at the last entry."""
+    size = x.shape[axis]
+    source = numpy.arange(size * factor) / factor
+    low = numpy.floor(source).astype("int64")
+    high = numpy.minimum(low + 1, size - 1)
+    weight_shape = [1] * x.ndim
+    weight_shape[axis] = -1
+    weight = ops.convert_to_tensor((source - low).reshape(weight_shape).astype(x.dtype))
+    below, above = ops.take(x, low, axis=axis), ops.take(x, high, axis=axis)
+    return below + (above - below) * weight
+
+
 def resize_images(x, height_factor, width_factor, data_format, interpolation="nearest"):
-    """Nearest-neighbour upsampling of the two spatial axes by integer factors."""
-    if interpolation != "nearest":
-        raise ValueError("resize_images: only interpolation='nearest' is supported, received "
-                         f"{interpolation!r}.")
-    return _upsample(x, (height_factor, width_factor), data_format, 2)
+    """Upsample the two spatial axes by integer factors, ``'nearest'`` (each entry repeated) or
+    ``'bilinear'`` (Keras 2.2.4's ``tf.image.resize_bilinear``)."""
+    if interpolation == "nearest":
+        return _upsample(x, (height_factor, width_factor), data_format)
+    if interpolation != "bilinear":
+        raise ValueError("resize_images: interpolation should be one of 'nearest' or "
+                         f"'bilinear', received {interpolation!r}.")
+    x = ops.convert_to_tensor(x)
+    first = 2 if _data_format(data_format) == "channels_first" else 1
+    x = _bilinear_axis(x, int(height_factor), first)
+    return _bilinear_axis(x, int(width_factor), first + 1)
 
 
 def resize_volumes(x, depth_factor, height_factor, width_factor, data_format):
-    return _upsample(x, (depth_factor, height_factor, width_factor), data_format, 3)
+    return _upsample(x, (depth_factor, height_factor, width_factor), data_format)

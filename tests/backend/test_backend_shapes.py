@@ -94,13 +94,36 @@ def test_resize_images_and_volumes_are_nearest_neighbour():
     np.testing.assert_array_equal(K.resize_images(image, 2, 1, "channels_first").numpy(),
                                   image.repeat(2, axis=2))
     with pytest.raises(ValueError, match="nearest"):
-        K.resize_images(image, 2, 2, "channels_last", interpolation="bilinear")
+        K.resize_images(image, 2, 2, "channels_last", interpolation="bicubic")
     volume = normal(1, 2, 2, 2, 3)
     np.testing.assert_array_equal(K.resize_volumes(volume, 2, 1, 3, "channels_last").numpy(),
                                   volume.repeat(2, 1).repeat(3, 3))
 
 
+# tf.compat.v1.image.resize_bilinear(x, (6, 6)) (TensorFlow 1's, as Keras 2.2.4 calls it)
+# of the first image and channel of BILINEAR_X, rounded to 6 digits
+BILINEAR_X = np.arange(24, dtype="float32").reshape(2, 3, 2, 2) ** 1.5 / 7
+BILINEAR_FIRST = [
+    [0.0, 0.134687, 0.269374, 0.404061, 0.404061, 0.404061],
+    [0.571429, 0.798223, 1.025018, 1.251812, 1.251812, 1.251812],
+    [1.142857, 1.461759, 1.780661, 2.099563, 2.099563, 2.099563],
+    [2.187672, 2.561299, 2.934925, 3.308551, 3.308551, 3.308551],
+    [3.232488, 3.660838, 4.089189, 4.51754, 4.51754, 4.51754],
+    [3.232488, 3.660838, 4.089189, 4.51754, 4.51754, 4.51754]]
+
+
+def test_resize_images_bilinear_matches_tensorflow_1():
+    got = K.resize_images(BILINEAR_X, 2, 3, "channels_last", interpolation="bilinear")
+    assert got.shape == (2, 6, 6, 2)
+    np.testing.assert_allclose(got.numpy()[0, :, :, 0], BILINEAR_FIRST, rtol=1e-5, atol=1e-6)
+    first = K.resize_images(np.moveaxis(BILINEAR_X, -1, 1), 2, 3, "channels_first",
+                            interpolation="bilinear")
+    np.testing.assert_allclose(first.numpy(), np.moveaxis(got.numpy(), -1, 1), rtol=1e-6)
+
+
 GRADIENT_CASES = [
+    Case(lambda x: K.resize_images(x, 2, 3, "channels_last", interpolation="bilinear"),
+         [normal(1, 2, 3, 1)], None, label="resize_images bilinear"),
     Case(lambda x: K.repeat_elements(x, 2, axis=1), [normal(2, 3)],
          lambda x: np.repeat(x, 2, axis=1), label="repeat_elements"),
     Case(lambda x: K.repeat(x, 3), [normal(2, 3)], lambda x: np.repeat(x[:, None], 3, 1),

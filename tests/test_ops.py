@@ -593,6 +593,15 @@ TABLE = {
                   lambda x: np.take(x, np.array([5, 1, 5])), label="flattened"),
              Case(lambda x: ops.take(x, 2, axis=0), [normal(3, 2)],
                   lambda x: np.take(x, 2, axis=0), label="scalar index")],
+    "cumsum": [Case(lambda x, a=axis: ops.cumsum(x, axis=a), [normal(2, 3, 4)],
+                    lambda x, a=axis: np.cumsum(x, axis=a), label=f"axis {axis}")
+               for axis in (0, 1, -1)],
+    "cumprod": [Case(lambda x, a=axis: ops.cumprod(x, axis=a), [_nonzero(2, 3, 4)],
+                     lambda x, a=axis: np.cumprod(x, axis=a), label=f"axis {axis}")
+                for axis in (0, 1, -1)],
+    "flip": [Case(lambda x, a=axis: ops.flip(x, a), [normal(2, 3, 4)],
+                  lambda x, a=axis: np.flip(x, a), label=f"axis {axis}")
+             for axis in (None, 1, (0, 2), -1)],
     "conv": _conv_cases(),
     "depthwise_conv": _depthwise_cases(),
     "separable_conv": _separable_cases(),
@@ -620,7 +629,8 @@ NON_DIFFERENTIABLE = {
     "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and",
     "logical_or", "logical_not", "sign", "round", "floor", "ceil", "argmax", "argmin", "isnan",
     "isfinite", "any", "all", "zeros_like", "ones_like", "zeros", "ones", "one_hot",
-    "convert_to_tensor", "convert_to_numpy",
+    "convert_to_tensor", "convert_to_numpy", "arange", "eye", "random_normal", "random_uniform",
+    "random_binomial", "truncated_normal",
 }
 
 

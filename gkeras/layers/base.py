@@ -124,6 +124,7 @@ class InputSpec:
 
 class _CallContext:
     training = None
+    learning_phase = None  # 0 or 1 once fixed by keras.backend.set_learning_phase
     depth = 0  # layer calls in progress; the outermost one clears the layers' losses
 
 
@@ -394,6 +395,8 @@ class Layer:
         outer = _call_context.training
         if training is None:
             training = outer
+        if _call_context.depth == 0 and _call_context.learning_phase is not None:
+            training = bool(_call_context.learning_phase)  # Keras 2: a fixed phase wins
         accepts_training, accepts_mask = self._call_signature()
         if accepts_training:
             kwargs["training"] = bool(training)

@@ -7,7 +7,7 @@ with the active backend's array module, and records its backward closure when a
 ``core`` holds conversion, creation and shape ops, ``math`` elementwise, linear-algebra and
 reduction ops, ``nn`` the activation ops, ``convolution`` the convolution ops, ``pooling``
 max and average pooling, ``recurrent`` the LSTM, GRU and SimpleRNN sequence ops,
-``normalization`` batch and layer normalization; all are
+``normalization`` batch and layer normalization, ``random`` random draws; all are
 re-exported here.
 """
 from ..autograd import Tensor
@@ -23,6 +23,8 @@ from .normalization import *  # noqa: F401,F403
 from .normalization import __all__ as _normalization_names
 from .pooling import *  # noqa: F401,F403
 from .pooling import __all__ as _pooling_names
+from .random import *  # noqa: F401,F403
+from .random import __all__ as _random_names
 from .recurrent import *  # noqa: F401,F403
 from .recurrent import __all__ as _recurrent_names
 from .core import getitem, reshape, transpose, cast
@@ -30,7 +32,7 @@ from .math import (abs, add, divide, equal, greater, greater_equal, less, less_e
                    multiply, negative, not_equal, power, subtract)
 
 __all__ = (_core_names + _math_names + _nn_names + _convolution_names + _pooling_names +
-           _recurrent_names + _normalization_names)
+           _recurrent_names + _normalization_names + _random_names)
 
 # --- operators on Tensor -------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ from ..backends import current as _backend
 
 
 __all__ = [
-    "broadcast_to", "cast", "concatenate", "convert_to_numpy", "convert_to_tensor",
-    "expand_dims", "flatten", "getitem", "one_hot", "ones", "ones_like", "pad", "repeat",
+    "arange", "broadcast_to", "cast", "concatenate", "convert_to_numpy", "convert_to_tensor",
+    "expand_dims", "eye", "flatten", "flip", "getitem", "one_hot", "ones", "ones_like", "pad", "repeat",
     "reshape", "split", "squeeze", "stack", "stop_gradient", "swapaxes", "take", "tile",
     "transpose", "zeros", "zeros_like"]
 
@@ -75,6 +75,19 @@ def ones(shape, dtype=None):
     return Tensor(_xp().ones(shape, dtype=dtype or config.floatx()))
 
 
+def arange(start, stop=None, step=1, dtype="int32"):
+    """``start, start + step, ...`` below ``stop`` (``arange(n)``: 0 to n - 1)."""
+    if stop is None:
+        start, stop = 0, start
+    return Tensor(_xp().arange(start, stop, step, dtype=dtype))
+
+
+def eye(size, dtype=None):
+    """The ``(size, size)`` identity matrix, or ``(rows, cols)`` for a pair."""
+    rows, cols = (size, size) if isinstance(size, numbers.Integral) else size
+    return Tensor(_xp().eye(rows, cols, dtype=dtype or config.floatx()))
+
+
 def stop_gradient(x):
     return Tensor(_t(x).value)
 
@@ -132,6 +145,14 @@ def flatten(x):
     """Collapse all axes but the first."""
     x = _t(x)
     return reshape(x, (_shape(x)[0], -1))
+
+
+def flip(x, axis=None):
+    """Reverse the order of the entries along ``axis`` (an int, a tuple, or None: all)."""
+    x = _t(x)
+    xp = _xp()
+    axes = tuple(range(x.ndim)) if axis is None else axis
+    return result(xp.flip(x.value, axes), (x,), lambda g: (xp.flip(g, axes),))
 
 
 def broadcast_to(x, shape):

@@ -10,7 +10,8 @@ from .core import _inverse, _nondiff, _shape, _t, _unbroadcast, _xp, cast
 
 
 __all__ = [
-    "abs", "absolute", "add", "all", "any", "argmax", "argmin", "ceil", "clip", "cos", "divide",
+    "abs", "absolute", "add", "all", "any", "argmax", "argmin", "ceil", "clip", "cos", "cumprod",
+    "cumsum", "divide",
     "equal", "erf", "exp", "expm1", "floor", "greater", "greater_equal", "isfinite", "isnan",
     "less", "less_equal", "linear", "log", "log1p", "logical_and", "logical_not", "logical_or",
     "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "multiply", "negative",
@@ -359,3 +360,26 @@ def logsumexp(x, axis=None, keepdims=False):
 def norm(x, axis=None, keepdims=False):
     """The L2 norm over ``axis``."""
     return sqrt(sum(square(x), axis=axis, keepdims=keepdims))
+
+
+# --- cumulative ---------------------------------------------------------------------------
+
+def _reverse_cumsum(xp, g, axis):
+    return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis)
+
+
+def cumsum(x, axis=0):
+    """Running sum along ``axis``; its gradient is the reversed running sum of ``g``."""
+    x = _t(x)
+    xp = _xp()
+    return result(xp.cumsum(x.value, axis=axis), (x,), lambda g: (_reverse_cumsum(xp, g, axis),))
+
+
+def cumprod(x, axis=0):
+    """Running product along ``axis``. As TensorFlow, the gradient divides by ``x``: it is not
+    finite where ``x`` holds a zero."""
+    x = _t(x)
+    xp = _xp()
+    xv = x.value
+    out = xp.cumprod(xv, axis=axis)
+    return result(out, (x,), lambda g: (_reverse_cumsum(xp, g * out, axis) / xv,))

@@ -121,6 +121,12 @@ eval = get_value
 
 
 def _check_variable(fn, x):
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        # Keras 2's K.set_value(model.optimizer.lr, ...): gkeras's optimizer hyperparameters
+        # read as Python numbers, and are set by plain assignment.
+        raise TypeError(f"{fn}: expected a variable (K.variable, a layer weight), received the "
+                        f"number {x!r}. To change an optimizer's learning rate, assign it: "
+                        "`model.optimizer.learning_rate = value` (or `.lr = value`).")
     if not isinstance(x, Variable):
         raise TypeError(f"{fn}: expected a variable (K.variable, a layer weight), received "
                         f"{type(x).__name__}; tensors are immutable.")

@@ -53,6 +53,17 @@ def test_set_value_update_and_identity_copy():
         K.set_value(v, np.zeros(3))
 
 
+def test_set_value_on_an_optimizer_learning_rate_says_how_to_set_it():
+    from gkeras import optimizers
+    optimizer = optimizers.Adam(lr=0.01)
+    with pytest.raises(TypeError, match=r"received the number 0\.01\. To change an optimizer's "
+                       r"learning rate, assign it: `model\.optimizer\.learning_rate = value`"):
+        K.set_value(optimizer.lr, 0.5)
+    assert K.get_value(optimizer.lr) == 0.01
+    optimizer.lr = 0.5
+    assert optimizer.learning_rate == 0.5
+
+
 def test_moving_average_update_is_keras_224s_zero_debiased_average():
     # tf assign_moving_average(x, value, 0.9, zero_debias=True), as Keras 2.2.4 calls it
     x = K.variable([5.0, -1.0])

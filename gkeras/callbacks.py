@@ -328,6 +328,17 @@ def _flat_metrics(model):
     return found
 
 
+def _monitored(logs, monitor):
+    """``logs[monitor]``; Keras 2.2.4 logged ``metrics=['accuracy']`` as ``acc``, later Keras
+    as ``accuracy``, so either spelling of the monitor finds the other."""
+    if monitor in logs:
+        return logs[monitor]
+    for short, long in (("acc", "accuracy"), ("accuracy", "acc")):
+        if monitor.endswith(short) and (monitor == short or monitor.endswith("_" + short)):
+            return logs.get(monitor[:-len(short)] + long)
+    return None
+
+
 def _resolve_mode(monitor, mode, model):
     """'min' or 'max' for ``monitor``; 'auto' is inferred as Keras does."""
     if mode in ("min", "max"):
@@ -396,7 +407,7 @@ class EarlyStopping(Callback):
             self._direction = _resolve_mode(self.monitor, self.mode, self.model)
         if self.best is None:
             self.best = math.inf if self._direction == "min" else -math.inf
-        current = (logs or {}).get(self.monitor)
+        current = _monitored(logs or {}, self.monitor)
         if current is None:
             warnings.warn(
                 f"Early stopping conditioned on metric `{self.monitor}` which is not "
@@ -509,7 +520,7 @@ class ModelCheckpoint(Callback):
             if self.verbose > 0:
                 _print(f"\nEpoch {epoch + 1}: saving model to {filepath}")
             return True
-        current = logs.get(self.monitor)
+        current = _monitored(logs, self.monitor)
         if current is None:
             warnings.warn(f"Can save best model only with {self.monitor} available, "
                           "saving anyway.", stacklevel=3)
@@ -663,7 +674,7 @@ class ReduceLROnPlateau(Callback):
         logs = {} if logs is None else logs
         optimizer = self.model.optimizer
         logs["learning_rate"] = float(optimizer.learning_rate)
-        current = logs.get(self.monitor)
+        current = _monitored(logs, self.monitor)
         if current is None:
             warnings.warn(
                 f"Learning rate reduction is conditioned on metric `{self.monitor}` which is "

@@ -295,6 +295,22 @@ def test_model_checkpoint_save_best_only(tmp_path, capsys):
         "\nEpoch 4: val_loss did not improve from 0.40000\n")
 
 
+def test_keras2_acc_monitor_finds_accuracy_and_back(tmp_path):
+    # Keras 2.2.4 logged metrics=['accuracy'] as 'acc': its scripts monitor 'val_acc'
+    path = str(tmp_path / "best.keras")
+    checkpoint = cbks.ModelCheckpoint(path, monitor="val_acc", save_best_only=True)
+    model, _ = run_fit([checkpoint], [{"val_accuracy": a} for a in (0.5, 0.4, 0.6)])
+    assert [epoch for _, _, epoch in model.saved] == [0.0, 2.0]
+    stopper = cbks.EarlyStopping(monitor="acc", patience=0)
+    _, history = run_fit([stopper], [{"accuracy": a} for a in (0.5, 0.7, 0.6, 0.9)])
+    assert history.epoch == [0, 1, 2] and stopper.best == 0.7
+    stopper = cbks.EarlyStopping(monitor="val_accuracy", patience=0)
+    _, history = run_fit([stopper], [{"val_acc": a} for a in (0.5, 0.4)])
+    assert history.epoch == [0, 1] and stopper.best == 0.5
+    with pytest.warns(UserWarning, match="val_racc"):  # only a whole 'acc' word is aliased
+        run_fit([cbks.EarlyStopping(monitor="val_racc")], [{"val_raccuracy": 1.0}])
+
+
 def test_model_checkpoint_weights_only_max_mode_and_threshold(tmp_path):
     path = str(tmp_path / "w-{epoch}.weights.h5")
     checkpoint = cbks.ModelCheckpoint(path, monitor="val_accuracy", save_best_only=True,

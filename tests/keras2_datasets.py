@@ -102,3 +102,47 @@ def reuters(datadir, n, classes=46, vocabulary=30000, seed=0):
     numpy.savez(os.path.join(datadir, "reuters.npz"),
                 x=_sequences(rng, n, vocabulary, 10, 120), y=topics)
     _word_index(os.path.join(datadir, "reuters_word_index.json"), 2000)
+
+
+WORDS = ("the model learns a small set of words from these lines and the test only checks "
+         "that training runs end to end on gkeras with the keras two scripts").split()
+
+
+def _sentences(rng, n, shortest, longest):
+    return [" ".join(rng.choice(WORDS, size=rng.integers(shortest, longest + 1)))
+            for _ in range(n)]
+
+
+def nietzsche(datadir, characters=900, seed=0):
+    """``nietzsche.txt``: plain text (lstm_text_generation lower-cases and cuts it)."""
+    rng = numpy.random.default_rng(seed)
+    text = ". ".join(_sentences(rng, 200, 4, 12)).capitalize()[:characters]
+    with open(os.path.join(datadir, "nietzsche.txt"), "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def fra_eng(workdir, n=120, seed=0):
+    """``fra-eng/fra.txt`` in the working folder, as lstm_seq2seq reads it: one
+    ``english<TAB>french`` pair a line (the two-column file of Keras 2.2.4's time)."""
+    rng = numpy.random.default_rng(seed)
+    os.makedirs(os.path.join(workdir, "fra-eng"))
+    pairs = [f"{english}\t{english[::-1]}" for english in _sentences(rng, n, 1, 3)]
+    with open(os.path.join(workdir, "fra-eng", "fra.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(pairs) + "\n")
+
+
+def glove_and_newsgroups(workdir, groups=3, per_group=12, seed=0):
+    """``glove.6B/glove.6B.100d.txt`` (``word v1 .. v100`` lines) and ``20_newsgroup/<group>/
+    <number>`` posts (a header, a blank line, the text) in the working folder."""
+    rng = numpy.random.default_rng(seed)
+    os.makedirs(os.path.join(workdir, "glove.6B"))
+    with open(os.path.join(workdir, "glove.6B", "glove.6B.100d.txt"), "w") as f:
+        for word in sorted(set(WORDS)):
+            f.write(word + " " + " ".join(f"{v:.5f}" for v in rng.normal(size=100)) + "\n")
+    for group in range(groups):
+        folder = os.path.join(workdir, "20_newsgroup", f"group.{group}")
+        os.makedirs(folder)
+        for number in range(per_group):
+            with open(os.path.join(folder, str(50000 + number)), "w", encoding="latin-1") as f:
+                f.write(f"From: someone@example.com\nSubject: post {number}\n\n"
+                        + " ".join(_sentences(rng, 6, 5, 15)) + "\n")

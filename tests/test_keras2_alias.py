@@ -56,10 +56,31 @@ def test_every_gkeras_module_is_importable_as_keras(alias):
 def test_a_module_gkeras_gains_later_is_importable_as_keras(alias, tmp_path, monkeypatch):
     (tmp_path / "brand_new.py").write_text("VALUE = 42\n")
     monkeypatch.setattr(gkeras, "__path__", list(gkeras.__path__) + [str(tmp_path)])
-    import keras.brand_new
-    assert keras.brand_new is sys.modules["gkeras.brand_new"] and keras.brand_new.VALUE == 42
-    monkeypatch.delitem(sys.modules, "gkeras.brand_new")
-    monkeypatch.delattr(gkeras, "brand_new")
+    try:
+        import keras.brand_new
+        assert keras.brand_new is sys.modules["gkeras.brand_new"]
+        assert keras.brand_new.VALUE == 42
+    finally:
+        forget_gkeras_modules("brand_new")
+
+
+def forget_gkeras_modules(*names):
+    for name in names:
+        sys.modules.pop("gkeras." + name, None)
+        gkeras.__dict__.pop(name, None)
+
+
+def test_a_module_gkeras_has_wins_over_the_keras_2_map(alias, tmp_path, monkeypatch):
+    """Once gkeras gains a module at a path the map renames or refuses, that module answers."""
+    (tmp_path / "objectives.py").write_text("OWN = True\n")
+    (tmp_path / "applications.py").write_text("OWN = True\n")
+    monkeypatch.setattr(gkeras, "__path__", list(gkeras.__path__) + [str(tmp_path)])
+    try:
+        import keras.applications
+        import keras.objectives
+        assert keras.objectives.OWN and keras.applications.OWN
+    finally:
+        forget_gkeras_modules("objectives", "applications")
 
 
 def test_keras_2_paths_gkeras_lays_out_differently(alias):

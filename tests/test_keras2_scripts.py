@@ -39,6 +39,8 @@ SHORTEN = (re.compile(r"\b(epochs\s*=\s*)\d+"), r"\g<1>1")
 MNIST_SMALL = functools.partial(datasets.mnist, n_train=200, n_test=50)
 # mnist_mlp and antirectifier reshape to (60000, 784) and (10000, 784): Keras's sizes
 MNIST_FULL = functools.partial(datasets.mnist, n_train=60000, n_test=10000)
+# mnist_acgan shows 400 training images, mnist_denoising_autoencoder 300 test images
+MNIST_GRID = functools.partial(datasets.mnist, n_train=400, n_test=300)
 CIFAR10 = functools.partial(datasets.cifar10, per_batch=20, n_test=20)
 IMDB = functools.partial(datasets.imdb, n_train=100, n_test=60)
 REUTERS = functools.partial(datasets.reuters, n=300)
@@ -98,6 +100,11 @@ SCRIPTS = {
                                    prints=(r"^----- diversity: 1.2$",)),
     "pretrained_word_embeddings": Script(workfiles=(datasets.glove_and_newsgroups,),
                                          validates=True),
+    "mnist_denoising_autoencoder": Script(data=(MNIST_GRID,), stubs=True,
+                                          files=("corrupted_and_denoised.png",)),
+    "mnist_acgan": Script(data=(MNIST_GRID,), files=(
+        "params_generator_epoch_001.hdf5", "params_discriminator_epoch_001.hdf5",
+        "plot_epoch_001_generated.png", "acgan-history.pkl")),
     "addition_rnn": Script(validates=True, edits=(
         (r"for iteration in range\(1, 200\):", "for iteration in range(1, 2):",
          "its loop of 199 one-epoch fits is its epoch count"),)),
@@ -189,10 +196,23 @@ def test_keras2_example_runs_unchanged(name, examples, tmp_path):
         assert losses and all(map(math.isfinite, losses)), f"{name}: val_loss {losses}"
     for path in spec.files:
         assert (work / path).is_file(), f"{name} did not write {path}"
-        if path.endswith(".h5"):
-            check_saved_model(work / path)
-        elif spec.stubs:  # the stand-in pyplot lists the calls made before savefig
-            assert "plot" in (work / path).read_text().split(), path
+        check_written_file(work / path)
+
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def check_written_file(path):
+    content = path.read_bytes()
+    if path.suffix == ".h5":
+        check_saved_model(path)
+    elif path.suffix == ".hdf5":
+        import h5py
+        assert h5py.is_hdf5(str(path)), path
+    elif path.suffix == ".png":  # Pillow's picture, or the stand-in pyplot's list of calls
+        assert content.startswith(PNG) or b"plot\n" in content, path
+    else:
+        assert content, path
 
 
 def check_saved_model(path):

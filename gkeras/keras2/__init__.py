@@ -3,8 +3,8 @@
 ``install()`` puts a finder first on ``sys.meta_path`` that answers ``import keras`` and every
 ``import keras.<path>`` with the gkeras module of the same path -- the same module object, so
 ``keras.layers.Dense is gkeras.layers.Dense`` -- for every gkeras module, present or added later.
-Keras 2.2.4 paths that gkeras lays out differently are mapped where the meaning is the same
-(RENAMED, COMPOSED); paths with no gkeras counterpart fail with an ImportError saying why.
+Keras 2.2.4 paths gkeras does not have are mapped where gkeras keeps the same meaning under
+another path (RENAMED, COMPOSED); the others fail with an ImportError saying why.
 ``python -m gkeras.keras2 script.py [args]`` installs the finder and runs the script.
 """
 import importlib
@@ -37,7 +37,8 @@ COMPOSED = {
     "keras.engine.network": {"Network": ("gkeras.models.functional", "Model")},
 }
 
-# Keras 2.2.4 modules gkeras does not provide, and why.
+# Keras 2.2.4 modules gkeras does not provide (as long as it has no module of that path), and
+# why.
 UNSUPPORTED = {
     "keras.backend.tensorflow_backend": "gkeras computes with NumPy or CuPy, not TensorFlow",
     "keras.backend.theano_backend": "gkeras computes with NumPy or CuPy, not Theano",
@@ -60,14 +61,20 @@ def _unsupported_reason(name):
     return None
 
 
+def _exists(module):
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
+
+
 def gkeras_name(name):
-    """The gkeras module path that answers ``import name`` (a ``keras[.x]`` path), or None
-    when no single gkeras module does (composed and unsupported paths)."""
-    if name in RENAMED:
-        return RENAMED[name]
-    if name in COMPOSED or _unsupported_reason(name):
-        return None
-    return "g" + name
+    """The gkeras module that answers ``import name`` (a ``keras[.x]`` path): ``gkeras[.x]``
+    when gkeras has it, else the RENAMED one; None when no single gkeras module does."""
+    same = "g" + name
+    if _exists(same):
+        return same
+    return RENAMED.get(name)
 
 
 class _AliasLoader(importlib.abc.Loader):
@@ -103,27 +110,17 @@ class Keras2Finder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "keras" and not fullname.startswith("keras."):
             return None
+        module = gkeras_name(fullname)
+        if module is not None:
+            return importlib.util.spec_from_loader(fullname, _AliasLoader(module))
         if fullname in COMPOSED:
             is_package = any(name.startswith(fullname + ".") for name in COMPOSED)
             return importlib.util.spec_from_loader(fullname, _ComposedLoader(),
                                                    is_package=is_package)
-        reason = _unsupported_reason(fullname)
-        if reason:
-            raise ModuleNotFoundError(f"No module named {fullname!r} on gkeras: {reason}. "
-                                      "See docs/keras2_scripts.md.", name=fullname)
-        module = gkeras_name(fullname)
-        if not _exists(module):
-            raise ModuleNotFoundError(f"No module named {fullname!r} on gkeras: it would be "
-                                      f"{module}, which gkeras does not have. See "
-                                      "docs/keras2_scripts.md.", name=fullname)
-        return importlib.util.spec_from_loader(fullname, _AliasLoader(module))
-
-
-def _exists(module):
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:  # a parent package is missing
-        return False
+        reason = (_unsupported_reason(fullname)
+                  or f"it would be g{fullname}, which gkeras does not have")
+        raise ModuleNotFoundError(f"No module named {fullname!r} on gkeras: {reason}. See "
+                                  "docs/keras2_scripts.md.", name=fullname)
 
 
 def _foreign_keras_modules():

@@ -3,7 +3,8 @@
 The scripts come from the Keras 2.2.4 source distribution on PyPI, fetched by ``make test``
 into .cache/ (they are not part of this repository). Each script runs in a fresh interpreter,
 in an empty folder, with ``HOME`` and ``KERAS_HOME`` pointing at a folder whose
-``.keras/datasets`` holds tiny files in the formats Keras downloads (tests/keras2_datasets.py).
+``.keras/datasets`` holds tiny files in the formats Keras downloads (tests/keras2_datasets.py);
+get_file accepts them by their own hashes (tests/keras2_stand_ins.py says how).
 The only change to a script's text is its number of epochs, set to 1 (SHORTEN); a script that
 needs another change says so in its Script entry. docs/keras2_scripts.md surveys every example.
 """
@@ -28,7 +29,10 @@ SDIST = os.path.join(ROOT, ".cache", "Keras-2.2.4.tar.gz")
 SDIST_SHA256 = "90b610a3dbbf6d257b20a079eba3fdf2eed2158f64066a7c6f7227023fd60bc9"
 FETCH = ("python -m pip download keras==2.2.4 --no-deps --no-binary :all: -d .cache "
          "(`make keras2-examples` does it; `make test` runs it first)")
-STUBS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keras2_stubs")
+HERE = os.path.dirname(os.path.abspath(__file__))
+STUBS = os.path.join(HERE, "keras2_stubs")
+# python -m gkeras.keras2, with get_file told the stand-in files' own hashes
+RUNNER = os.path.join(HERE, "keras2_stand_ins.py")
 SURVEY = os.path.join(ROOT, "docs", "keras2_scripts.md")
 
 # a callback's warning that the quantity it monitors (a Keras 2 log name) is not logged
@@ -145,8 +149,8 @@ def numbers_after(label, output):
 
 
 def run_script(name, examples, tmp_path):
-    """Run the shortened script as ``python -m gkeras.keras2``; (CompletedProcess, its
-    working folder)."""
+    """Run the shortened script as ``python -m gkeras.keras2`` does (through RUNNER);
+    (CompletedProcess, its working folder)."""
     spec = SCRIPTS[name]
     home, work, scripts = tmp_path / "home", tmp_path / "work", tmp_path / "scripts"
     cache = home / ".keras" / "datasets"
@@ -168,7 +172,7 @@ def run_script(name, examples, tmp_path):
                PYTHONDONTWRITEBYTECODE="1")
     if spec.stubs:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [STUBS, env.get("PYTHONPATH")]))
-    result = subprocess.run([sys.executable, "-m", "gkeras.keras2", str(script)], cwd=work,
+    result = subprocess.run([sys.executable, RUNNER, str(cache), str(script)], cwd=work,
                             env=env, capture_output=True, text=True, timeout=spec.timeout)
     return result, work
 

@@ -49,7 +49,12 @@ def test_every_gkeras_module_is_importable_as_keras(alias):
     names = gkeras_modules()
     assert "gkeras.layers.core" in names and "gkeras.preprocessing.image" in names
     for name in names:
-        assert importlib.import_module(name[1:]) is importlib.import_module(name), name
+        parent, _, child = name.rpartition(".")
+        if isinstance(getattr(sys.modules[parent], child), types.ModuleType):
+            assert importlib.import_module(name[1:]) is importlib.import_module(name), name
+        else:  # a name the package binds to a class (see the next tests)
+            with pytest.raises(ModuleNotFoundError, match="not a module"):
+                importlib.import_module(name[1:])
     assert importlib.import_module("keras.backends") is gkeras.backends
 
 
@@ -81,6 +86,24 @@ def test_a_module_gkeras_has_wins_over_the_keras_2_map(alias, tmp_path, monkeypa
         assert keras.objectives.OWN and keras.applications.OWN
     finally:
         forget_gkeras_modules("objectives", "applications")
+
+
+def test_a_name_gkeras_binds_to_a_non_module_is_not_imported_as_a_module(alias, tmp_path,
+                                                                         monkeypatch):
+    """Keras 2's ``keras.optimizers.sgd`` is a class; importing a gkeras file of that name as
+    ``keras.optimizers.sgd`` would overwrite the class on the package, so it is refused."""
+    (tmp_path / "shadowed.py").write_text("VALUE = 1\n")
+    monkeypatch.setattr(gkeras, "__path__", list(gkeras.__path__) + [str(tmp_path)])
+    monkeypatch.setattr(gkeras, "shadowed", gkeras.Sequential, raising=False)
+    try:
+        with pytest.raises(ModuleNotFoundError, match="keras.shadowed is Sequential, not a "
+                                                      "module; use `from keras import shadowed`"):
+            import keras.shadowed  # noqa: F401
+        assert gkeras.shadowed is gkeras.Sequential
+        from keras import shadowed
+        assert shadowed is gkeras.Sequential
+    finally:
+        sys.modules.pop("gkeras.shadowed", None)
 
 
 def test_keras_2_paths_gkeras_lays_out_differently(alias):

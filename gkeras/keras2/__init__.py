@@ -104,12 +104,26 @@ class _ComposedLoader(importlib.abc.Loader):
                           f"{', '.join(sorted(COMPOSED[module.__name__]))}.")
 
 
+def _refuse_shadowed(fullname):
+    """``keras.optimizers.sgd`` is the class ``SGD`` in Keras 2, not a module. Where gkeras's
+    package holds a non-module under a child's name, importing the child as a module would
+    make Python overwrite that name with the module; refuse instead, as Keras 2 does."""
+    parent, _, child = fullname.rpartition(".")
+    value = getattr(sys.modules.get(parent), child, None)
+    if parent and value is not None and not isinstance(value, types.ModuleType):
+        raise ModuleNotFoundError(
+            f"No module named {fullname!r}: in Keras 2 and gkeras {fullname} is "
+            f"{getattr(value, '__name__', type(value).__name__)}, not a module; use "
+            f"`from {parent} import {child}`.", name=fullname)
+
+
 class Keras2Finder(importlib.abc.MetaPathFinder):
     """Maps ``keras`` and ``keras.<path>`` imports to gkeras (see the module docstring)."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "keras" and not fullname.startswith("keras."):
             return None
+        _refuse_shadowed(fullname)
         module = gkeras_name(fullname)
         if module is not None:
             return importlib.util.spec_from_loader(fullname, _AliasLoader(module))

@@ -1,7 +1,6 @@
 """gkeras.keras2: ``import keras[.x]`` gives gkeras's own module objects, and
 ``python -m gkeras.keras2 script.py`` runs a script as ``python script.py`` would."""
 import importlib
-import os
 import pkgutil
 import subprocess
 import sys

@@ -24,12 +24,12 @@ import pytest
 
 import keras2_datasets as datasets
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 SDIST = os.path.join(ROOT, ".cache", "Keras-2.2.4.tar.gz")
 SDIST_SHA256 = "90b610a3dbbf6d257b20a079eba3fdf2eed2158f64066a7c6f7227023fd60bc9"
 FETCH = ("python -m pip download keras==2.2.4 --no-deps --no-binary :all: -d .cache "
          "(`make keras2-examples` does it; `make test` runs it first)")
-HERE = os.path.dirname(os.path.abspath(__file__))
 STUBS = os.path.join(HERE, "keras2_stubs")
 # python -m gkeras.keras2, with get_file told the stand-in files' own hashes
 RUNNER = os.path.join(HERE, "keras2_stand_ins.py")
@@ -67,11 +67,12 @@ class Script:
 
 TEST = ("Test loss:", "Test accuracy:")
 SCORE = ("Test score:", "Test accuracy:")
+AUGMENTED = (r"^Using real-time data augmentation\.$",)  # the ImageDataGenerator path ran
 SCRIPTS = {
     # the four the issue names
     "mnist_cnn": Script(data=(MNIST_SMALL,), results=TEST, accuracies=TEST[1:]),
     "imdb_lstm": Script(data=(IMDB,), results=SCORE, accuracies=SCORE[1:]),
-    "cifar10_cnn": Script(data=(CIFAR10,), results=TEST, accuracies=TEST[1:],
+    "cifar10_cnn": Script(data=(CIFAR10,), results=TEST, accuracies=TEST[1:], prints=AUGMENTED,
                           files=("saved_models/keras_cifar10_trained_model.h5",)),
     "antirectifier": Script(data=(MNIST_FULL,), validates=True),
     # their siblings that run on the CPU in seconds with small data
@@ -93,9 +94,9 @@ SCRIPTS = {
     "reuters_mlp": Script(data=(REUTERS,), results=SCORE, accuracies=SCORE[1:]),
     "reuters_mlp_relu_vs_selu": Script(data=(REUTERS,), results=SCORE, accuracies=SCORE[1:],
                                        files=("comparison_of_networks.png",), stubs=True),
-    "cifar10_resnet": Script(data=(CIFAR10,), results=TEST, accuracies=TEST[1:],
+    "cifar10_resnet": Script(data=(CIFAR10,), results=TEST, accuracies=TEST[1:], prints=AUGMENTED,
                              files=("saved_models/cifar10_ResNet20v1_model.001.h5",)),
-    "cifar10_cnn_capsule": Script(data=(CIFAR10,), validates=True),
+    "cifar10_cnn_capsule": Script(data=(CIFAR10,), validates=True, prints=AUGMENTED),
     "lstm_seq2seq": Script(workfiles=(datasets.fra_eng,), files=("s2s.h5",),
                            prints=(r"^Decoded sentence: ",)),
     "lstm_seq2seq_restore": Script(workfiles=(datasets.fra_eng,), after="lstm_seq2seq",

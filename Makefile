@@ -2,7 +2,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test demo bench gpu-check clean
+.PHONY: test demo bench gpu-check clean keras2-examples
+
+# Keras 2.2.4's source distribution: tests/test_keras2_scripts.py runs its examples/ scripts
+# (they are not kept in this repository; the test checks the file's sha256)
+KERAS2_SDIST := .cache/Keras-2.2.4.tar.gz
+FETCH_KERAS2 = test -f $(KERAS2_SDIST) || $(PY) -m pip download -q keras==2.2.4 --no-deps \
+	--no-binary :all: -d .cache
 
 # A fresh virtual environment every time, so the tests see exactly what a new machine gets.
 test:
@@ -10,6 +16,7 @@ test:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(FETCH_KERAS2)
 	$(PY) -m pytest -q tests
 	@echo "--- the gpu-marked tests, rehearsed on the fake device (tests/fakecupy.py) ---"
 	KERAS_BACKEND=cupy PYTHONPATH=tests/fakegpu $(PY) -m pytest -q -p no:cacheprovider -m gpu tests
@@ -18,6 +25,9 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e .
+
+keras2-examples: $(PY)
+	$(FETCH_KERAS2)
 
 demo: $(PY)
 	$(PY) examples/demo_digits.py

@@ -427,3 +427,18 @@ def test_input_layer():
     assert layer.get_config() == {"batch_input_shape": [5, 3], "dtype": "float64",
                                   "sparse": False, "name": "entry"}
     assert InputLayer(batch_shape=(None, 2, 2)).output.shape == (None, 2, 2)
+
+
+def test_keras2_weights_argument_sets_initial_weights_once_built():
+    kernel, bias = np.arange(6.0).reshape(3, 2), np.array([0.5, -1.0])
+    dense = layers.Dense(2, weights=[kernel, bias], input_shape=(3,))
+    model = gkeras.Sequential([dense])
+    np.testing.assert_array_equal(dense.get_weights()[0], kernel)
+    np.testing.assert_allclose(model.predict(np.ones((1, 3)), verbose=0), [[6.5, 8.0]])
+    conv_kernel = np.random.RandomState(0).rand(3, 3, 1, 4)
+    conv = layers.Conv2D(4, 3, weights=[conv_kernel, np.zeros(4)])
+    conv(np.zeros((1, 5, 5, 1), dtype="float32"))
+    np.testing.assert_allclose(conv.get_weights()[0], conv_kernel, rtol=1e-6)
+    wrong = layers.Dense(2, weights=[np.zeros((4, 2)), np.zeros(2)])
+    with pytest.raises(ValueError, match=r"Layer 'dense_\d+'.*\(3, 2\).*\(4, 2\)"):
+        wrong(np.zeros((1, 3), dtype="float32"))

@@ -147,7 +147,7 @@ class Layer:
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
                  batch_input_shape=None, batch_size=None, input_dim=None,
-                 activity_regularizer=None, **kwargs):
+                 activity_regularizer=None, weights=None, **kwargs):
         kwargs.pop("autocast", None)  # accepted for Keras 3 compatibility; we always autocast
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
@@ -174,6 +174,9 @@ class Layer:
             self._batch_input_shape = (batch_size,) + tuple(input_shape)
         else:
             self._batch_input_shape = None
+        # Keras 2's ``weights=[...]``: initial values, set right after the layer is built
+        self._initial_weights = None if weights is None else list(weights) \
+            if isinstance(weights, (list, tuple)) else [weights]
 
     # --- attribute tracking -------------------------------------------------------------
     def __setattr__(self, name, value):
@@ -315,6 +318,9 @@ class Layer:
             self._build_input_shape = input_shape
             self.build(input_shape)
             self.built = True
+            if self._initial_weights is not None:
+                initial, self._initial_weights = self._initial_weights, None
+                self.set_weights(initial)
 
     def call(self, inputs):
         return inputs

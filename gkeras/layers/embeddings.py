@@ -40,7 +40,8 @@ class Embedding(Layer):
                  **kwargs):
         if "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        # initial embeddings (Keras 2's and 3's ``weights=[matrix]``, e.g. pretrained vectors)
+        super().__init__(activity_regularizer=activity_regularizer, weights=weights, **kwargs)
         owner = f"Embedding '{self.name}'"
         # Keras 3 configs carry these; only their off values are supported
         if sparse or lora_rank or quantization_config is not None:
@@ -55,9 +56,6 @@ class Embedding(Layer):
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
         self.supports_masking = self.mask_zero
-        # initial embeddings (Keras 2's and 3's ``weights=[matrix]``, e.g. pretrained vectors)
-        self._initial_weights = None if weights is None else list(weights) \
-            if isinstance(weights, (list, tuple)) else [weights]
 
     def build(self, input_shape):
         self.embeddings = self.add_weight(name="embeddings",
@@ -65,9 +63,6 @@ class Embedding(Layer):
                                           initializer=self.embeddings_initializer,
                                           regularizer=self.embeddings_regularizer,
                                           constraint=self.embeddings_constraint)
-        if self._initial_weights is not None:
-            self.set_weights(self._initial_weights)
-            self._initial_weights = None
         self.built = True
 
     def call(self, inputs):

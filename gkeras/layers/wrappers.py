@@ -92,7 +92,7 @@ class Bidirectional(Wrapper):
             if wrapped is not None and not hasattr(wrapped, "go_backwards"):
                 raise ValueError(f"Bidirectional: `{role}` must be a recurrent layer (SimpleRNN, "
                                  f"GRU, LSTM), received {wrapped!r}.")
-        super().__init__(layer, **kwargs)
+        super().__init__(layer, weights=weights, **kwargs)
         self.forward_layer = self._copy(layer, "forward_")
         if backward_layer is None:
             self.backward_layer = self._copy(layer, "backward_",
@@ -115,7 +115,6 @@ class Bidirectional(Wrapper):
         self.stateful, self.return_state = forward.stateful, forward.return_state
         self.return_sequences = forward.return_sequences
         self.supports_masking = True
-        self._initial_weights = weights
 
     @staticmethod
     def _copy(layer, prefix, **changes):
@@ -138,9 +137,6 @@ class Bidirectional(Wrapper):
     def build(self, input_shape):
         for layer in (self.forward_layer, self.backward_layer):
             layer._maybe_build(input_shape)
-        if self._initial_weights is not None:
-            self.set_weights(self._initial_weights)
-            self._initial_weights = None
         self.built = True
 
     def call(self, inputs, mask=None, training=None):

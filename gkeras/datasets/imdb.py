@@ -7,7 +7,7 @@ import numpy
 from ..utils.data_utils import get_file
 from ..utils.safe_pickle import load_npz
 from .word_sequences import (limit_vocabulary, mark_and_filter, num_words_argument,
-                             sequences_array, shuffled)
+                             shuffled, split)
 
 ORIGIN = "https://s3.amazonaws.com/text-datasets/imdb.npz"
 FILE_HASH = "599dadb1135973df5b59232a0e9a887c"
@@ -57,10 +57,7 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
     xs = limit_vocabulary(list(x_train) + list(x_test), num_words, skip_top, oov_char)
     labels = numpy.concatenate([labels_train, labels_test])
 
-    idx = len(x_train)
-    x_train, y_train = sequences_array(xs[:idx]), numpy.array(labels[:idx])
-    x_test, y_test = sequences_array(xs[idx:]), numpy.array(labels[idx:])
-    return (x_train, y_train), (x_test, y_test)
+    return split(xs, labels, len(x_train))
 
 
 def get_word_index(path="imdb_word_index.json"):

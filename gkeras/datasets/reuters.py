@@ -6,7 +6,7 @@ import numpy
 from ..utils.data_utils import get_file
 from ..utils.safe_pickle import load_npz
 from .word_sequences import (limit_vocabulary, mark_and_filter, num_words_argument,
-                             sequences_array, shuffled)
+                             shuffled, split)
 
 ORIGIN = "https://s3.amazonaws.com/text-datasets/reuters.npz"
 FILE_HASH = "87aedbeb0cb229e378797a632c1997b6"
@@ -43,10 +43,7 @@ def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_
     xs, labels = mark_and_filter(xs, labels, maxlen, start_char, index_from)
     xs = limit_vocabulary(xs, num_words, skip_top, oov_char)
 
-    idx = int(len(xs) * (1 - test_split))
-    x_train, y_train = sequences_array(xs[:idx]), numpy.array(labels[:idx])
-    x_test, y_test = sequences_array(xs[idx:]), numpy.array(labels[idx:])
-    return (x_train, y_train), (x_test, y_test)
+    return split(xs, labels, int(len(xs) * (1 - test_split)))
 
 
 def get_word_index(path="reuters_word_index.json"):

@@ -60,3 +60,9 @@ def sequences_array(xs):
     for i, x in enumerate(xs):
         out[i] = x
     return out
+
+
+def split(xs, labels, idx):
+    """``((x_train, y_train), (x_test, y_test))``: the first ``idx`` sequences train."""
+    return ((sequences_array(xs[:idx]), numpy.array(labels[:idx])),
+            (sequences_array(xs[idx:]), numpy.array(labels[idx:])))

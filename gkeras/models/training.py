@@ -235,13 +235,18 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
             batches = batches[:steps]
         cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=1, steps=len(batches))
+        return self._predict_loop(([data_utils.take(a, index, self.dtype) for a in dev_xs]
+                                   for index in batches), cbs)
+
+    def _predict_loop(self, batch_inputs, cbs):
+        """The model's outputs on each list of inputs of ``batch_inputs``, joined on the host
+        (a list for several outputs)."""
         cbs.on_predict_begin()
         chunks = None
         with _backend().deferred_checks():
-            for step, index in enumerate(batches):
+            for step, xs in enumerate(batch_inputs):
                 cbs.on_predict_batch_begin(step)
-                bx = [data_utils.take(a, index, self.dtype) for a in dev_xs]
-                out = self(bx if len(bx) > 1 else bx[0], training=False)
+                out = self(xs if len(xs) > 1 else xs[0], training=False)
                 flat = [_value(o) for o in flatten(out)]
                 if chunks is None:
                     chunks = [[] for _ in flat]

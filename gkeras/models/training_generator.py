@@ -11,12 +11,11 @@ them on the calling thread.
 import numpy
 
 from ..backends import current as _backend
-from ..layers.base import flatten
 from ..utils import data as data_utils
 from ..utils.enqueuers import GeneratorEnqueuer, OrderedEnqueuer
 from ..utils.sequence import Sequence
 from . import arguments
-from .compiling import _format_results, _value
+from .compiling import _format_results
 from .data_preparation import _batch_weights, _unpack_validation
 
 
@@ -73,27 +72,17 @@ class GeneratorTraining:
                                             verbose=verbose, epochs=1, steps=steps)
         feed = _Feed(self, generator, "predict", method, workers, max_queue_size,
                      use_multiprocessing, shuffle=False)
-        chunks = None
         try:
-            cbs.on_predict_begin()
-            with _backend().deferred_checks():
-                for step in range(steps):
-                    batch = feed.next(f"{steps} (steps)")
-                    self._ensure_built(batch.xs)
-                    cbs.on_predict_batch_begin(step)
-                    out = self(batch.xs if len(batch.xs) > 1 else batch.xs[0], training=False)
-                    flat = [_value(o) for o in flatten(out)]
-                    if chunks is None:
-                        chunks = [[] for _ in flat]
-                    for chunk, f in zip(chunks, flat):
-                        chunk.append(f)
-                    cbs.on_predict_batch_end(step, {"outputs": out})
-            cbs.on_predict_end()
+            return self._predict_loop(self._built_inputs(feed, steps), cbs)
         finally:
             feed.stop()
-        xp = _backend().xp
-        return self._structure_outputs(
-            [_backend().to_numpy(xp.concatenate(c, axis=0)) for c in chunks])
+
+    def _built_inputs(self, feed, steps):
+        """The inputs of ``steps`` batches of ``feed``, the model built on the first."""
+        for _ in range(steps):
+            batch = feed.next(f"{steps} (steps)")
+            self._ensure_built(batch.xs)
+            yield batch.xs
 
     # --- the loops -------------------------------------------------------------------------
     def _fit_source(self, method, generator, steps_per_epoch, epochs, verbose, callbacks,

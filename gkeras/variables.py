@@ -1,4 +1,9 @@
-"""``Variable``: a named, assignable tensor. Layer weights and optimizer state are Variables."""
+"""``Variable``: a named, assignable tensor. Layer weights and optimizer state are Variables.
+
+Under mixed precision a layer computes in float16 while its variables stay float32: inside
+the layer's call an ``AutocastScope`` makes ops read each float variable cast to the compute
+dtype (a differentiable cast, so its gradient arrives in float32), as Keras 3 does.
+"""
 from .backends import current as _backend
 
 from . import config
@@ -12,10 +17,10 @@ class Variable(Tensor):
     with ``shape`` (an initializer).
     """
 
-    __slots__ = ("name", "path", "constraint", "regularizer", "_trainable")
+    __slots__ = ("name", "path", "constraint", "regularizer", "_trainable", "autocast")
 
     def __init__(self, initial_value, dtype=None, trainable=True, name=None, shape=None,
-                 constraint=None, regularizer=None):
+                 constraint=None, regularizer=None, autocast=True):
         dtype = dtype or config.floatx()  # as Keras 3: floatx unless a dtype is given
         if callable(initial_value) and not isinstance(initial_value, Tensor):
             if shape is None:
@@ -30,6 +35,7 @@ class Variable(Tensor):
         self.constraint = constraint
         self.regularizer = regularizer
         self.trainable = trainable
+        self.autocast = autocast
 
     @property
     def trainable(self):
@@ -64,3 +70,41 @@ class Variable(Tensor):
 
     def __repr__(self):
         return f"<Variable path={self.path} shape={self.shape} dtype={self.dtype}>"
+
+
+class AutocastScope:
+    """``with AutocastScope('float16'):`` ops read float variables (those with ``autocast``)
+    cast to float16, each cast once per scope; ``AutocastScope(None)`` turns casting off
+    (a float32 layer inside a mixed one)."""
+
+    dtype = None  # the active scope's dtype, read by ops.convert_to_tensor
+    _casts = None
+
+    def __init__(self, dtype):
+        self._dtype = dtype
+        self._saved = None
+
+    def __enter__(self):
+        cls = AutocastScope
+        self._saved = (cls.dtype, cls._casts)
+        cls.dtype, cls._casts = self._dtype, {}
+        return self
+
+    def __exit__(self, *exc):
+        AutocastScope.dtype, AutocastScope._casts = self._saved
+        return False
+
+
+def autocast(variable):
+    """``variable`` as the active ``AutocastScope`` reads it: cast when it is a float
+    variable of another dtype, else itself."""
+    dtype = AutocastScope.dtype
+    if dtype is None or not variable.autocast or variable.dtype == dtype or \
+            variable.dtype.kind != "f":
+        return variable
+    casts = AutocastScope._casts
+    cast = casts.get(id(variable))
+    if cast is None:
+        from .ops.core import _cast
+        cast = casts[id(variable)] = _cast(variable, dtype)
+    return cast

@@ -510,8 +510,6 @@ def test_keras3_config_keys_with_default_values_are_accepted():
 @pytest.mark.parametrize("extra, message", [
     ({"quantization_config": {"mode": "int8"}}, "quantization"),
     ({"lora_rank": 4, "lora_alpha": 4}, "LoRA"),
-    ({"dtype": {"class_name": "DTypePolicy", "config": {"name": "mixed_float16"}}},
-     "mixed_float16"),
     ({"dtype": {"class_name": "QuantizedDTypePolicy", "config": {"name": "int8"}}},
      "QuantizedDTypePolicy"),
     ({"kernel_initializer": {"class_name": "GlorotUniform",

@@ -7,8 +7,10 @@ import numpy
 from .. import config, initializers, regularizers, constraints
 from ..autograd import Tensor
 from ..backends import current as _backend
+from ..mixed_precision.dtype_policy import get as _get_policy, serialize as _serialize_policy
 from ..ops import cast, convert_to_tensor
-from ..variables import Variable
+from ..ops.core import is_float_dtype
+from ..variables import AutocastScope, Variable
 from ..serialization import with_custom_objects
 
 _LAYER_CLASSES = {}
@@ -148,13 +150,14 @@ class Layer:
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
                  batch_input_shape=None, batch_size=None, input_dim=None,
                  activity_regularizer=None, weights=None, **kwargs):
-        kwargs.pop("autocast", None)  # accepted for Keras 3 compatibility; we always autocast
+        # Keras 3: autocast=False keeps the variables in their own dtype inside call
+        self._autocast = kwargs.pop("autocast", True)
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) "
                             f"{', '.join(sorted(kwargs))}.")
         object.__setattr__(self, "_layers", [])
         self.name = name or unique_name(snake_case(type(self).__name__))
-        self.dtype = _dtype_name(self, dtype)
+        self._dtype_policy = _policy(self, dtype)
         self._trainable = trainable
         self._trainable_weights = []
         self._non_trainable_weights = []
@@ -212,18 +215,46 @@ class Layer:
         initializer, trainable = kwargs.get("initializer"), kwargs.get("trainable", True)
         regularizer, constraint = kwargs.get("regularizer"), kwargs.get("constraint")
         shape = () if shape is None else tuple(int(d) for d in shape)
-        dtype = str(numpy.dtype(dtype or self.dtype))
+        dtype = str(numpy.dtype(dtype or self.variable_dtype))
         if initializer is None:
-            initializer = "glorot_uniform" if numpy.dtype(dtype).kind == "f" else "zeros"
+            initializer = "glorot_uniform" if is_float_dtype(dtype) else "zeros"
         init = initializers.get(initializer)
         variable = Variable(init(shape, dtype), dtype=dtype, trainable=trainable,
                             name=name or "variable", constraint=constraints.get(constraint),
-                            regularizer=regularizers.get(regularizer))
+                            regularizer=regularizers.get(regularizer),
+                            autocast=kwargs.get("autocast", True))
         variable.path = f"{self.name}/{variable.name}"
         # a frozen layer's weights get no gradient (the layer flag gates the weight's own)
         variable.requires_grad = trainable and self._trainable
         (self._trainable_weights if trainable else self._non_trainable_weights).append(variable)
         return variable
+
+    # --- dtype policy (Keras 3): variables in variable_dtype, computations in compute_dtype --
+    @property
+    def dtype_policy(self):
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value):
+        self._dtype_policy = _policy(self, value)
+
+    @property
+    def dtype(self):
+        """The dtype of the layer's weights (Keras 3: ``dtype_policy.variable_dtype``)."""
+        return self._dtype_policy.variable_dtype
+
+    @dtype.setter
+    def dtype(self, value):
+        self._dtype_policy = _policy(self, value)
+
+    @property
+    def compute_dtype(self):
+        """The dtype of the layer's computations: float inputs are cast to it."""
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self):
+        return self._dtype_policy.variable_dtype
 
     @property
     def trainable(self):
@@ -338,7 +369,7 @@ class Layer:
             for fill in (2, 3):
                 xp = _backend().xp
                 args = [Tensor(xp.zeros(tuple(fill if d is None else d for d in s),
-                                        dtype=self.dtype)) for s in shapes]
+                                        dtype=self.compute_dtype)) for s in shapes]
                 out = self._call_eager(args if _is_shape_list(input_shape) else args[0], {})
                 results.append([o.shape for o in flatten(out)])
         finally:
@@ -389,7 +420,7 @@ class Layer:
         return outputs
 
     def _output_dtypes(self, flat_inputs):
-        return self.dtype
+        return self.compute_dtype
 
     def _call_eager(self, inputs, kwargs):
         inputs = self._convert_inputs(inputs)
@@ -428,8 +459,14 @@ class Layer:
                 layer._losses = []
         _call_context.depth += 1
         _call_context.training = training  # what nested calls inherit
+        policy = self._dtype_policy
+        # a mixed layer reads its float32 variables cast to compute_dtype; any other layer
+        # reads them as they are, also when it is nested in a mixed one
+        scope = AutocastScope(policy.compute_dtype if policy.is_mixed and self._autocast
+                              else None)
         try:
-            outputs = self.call(inputs, **kwargs)
+            with scope:
+                outputs = self.call(inputs, **kwargs)
         finally:
             _call_context.depth -= 1
             _call_context.training = outer
@@ -465,9 +502,9 @@ class Layer:
                 t = x
             else:
                 t = convert_to_tensor(x if _backend().is_array(x) else numpy.asarray(x))
-            if t.dtype.kind == "f" and t.dtype != self.dtype:
+            if is_float_dtype(t.dtype) and t.dtype != self.compute_dtype:
                 mask = t._keras_mask
-                t = cast(t, self.dtype)
+                t = cast(t, self.compute_dtype)
                 t._keras_mask = mask
             return t
         if isinstance(inputs, (list, tuple, dict)):
@@ -553,7 +590,7 @@ class Layer:
 
     # --- configuration ---------------------------------------------------------------------
     def get_config(self):
-        cfg = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        cfg = {"name": self.name, "trainable": self.trainable, "dtype": _dtype_config(self)}
         if self.activity_regularizer is not None:
             cfg["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._batch_input_shape is not None:
@@ -575,22 +612,22 @@ _ADD_WEIGHT_KERAS3 = ("shape", "initializer", "dtype", "trainable", "autocast", 
                       "constraint", "aggregation", "name")
 
 
-def _dtype_name(layer, dtype):
-    """A dtype name from a dtype, a name, or a saved policy (Keras 3 ``DTypePolicy``, Keras 2
-    ``Policy``) that computes and stores in that one dtype; other policies are refused."""
-    if isinstance(dtype, dict):
-        if dtype.get("class_name") not in ("DTypePolicy", "Policy"):
-            raise ValueError(f"{type(layer).__name__} '{layer.name}': unsupported dtype policy "
-                             f"{dtype.get('class_name')!r}; gkeras supports plain dtypes only.")
-        dtype = (dtype.get("config") or {}).get("name")
-    if dtype is None:
-        return str(numpy.dtype(config.floatx()))
+def _policy(layer, dtype):
+    """The layer's ``DTypePolicy`` from ``dtype=``: a policy, its name ('mixed_float16'), a
+    dtype, a saved policy (Keras 3 ``DTypePolicy``, tf.keras ``Policy``), or None for the
+    global policy."""
     try:
-        return str(numpy.dtype(dtype))
-    except TypeError:
+        return _get_policy(dtype)
+    except (TypeError, ValueError) as e:
         raise ValueError(f"{type(layer).__name__} '{layer.name}': unsupported dtype {dtype!r} "
-                         "(mixed or quantized policies are not supported; use a plain dtype "
-                         "such as 'float32').") from None
+                         f"({e})") from None
+
+
+def _dtype_config(layer):
+    """``dtype`` in a layer config: the dtype name for a one-dtype policy (as Keras 2 wrote
+    it), Keras 3's serialized policy for a mixed one."""
+    policy = layer.dtype_policy
+    return _serialize_policy(policy) if policy.is_mixed else policy.name
 
 
 def _dedup(weights):

@@ -81,14 +81,19 @@ class Compiling:
         """Configure training. ``loss``/``metrics``/``loss_weights`` may be given per output
         as lists or as dicts keyed by output name."""
         from .. import losses, optimizers
-        for legacy in ("sample_weight_mode", "run_eagerly", "jit_compile", "steps_per_execution",
-                       "auto_scale_loss"):
+        auto_scale_loss = kwargs.pop("auto_scale_loss", True)
+        for legacy in ("sample_weight_mode", "run_eagerly", "jit_compile", "steps_per_execution"):
             kwargs.pop(legacy, None)
         if kwargs:
             raise TypeError(f"compile: unexpected keyword argument(s) {sorted(kwargs)}.")
         if loss is None:
             raise ValueError("compile: `loss` is required to train the model.")
         self.optimizer = optimizers.get(optimizer)
+        # mixed precision (as Keras 3): a float16 model trains with dynamic loss scaling
+        if auto_scale_loss and self.dtype_policy.name == "mixed_float16" and \
+                not isinstance(self.optimizer, optimizers.LossScaleOptimizer):
+            self.optimizer = optimizers.LossScaleOptimizer(self.optimizer,
+                                                           name="loss_scale_optimizer")
         names = self._output_names_for_compile(loss)
         loss_list = _per_output(loss, names, "loss")
         weights = _per_output(loss_weights, names, "loss_weights") if loss_weights is not None \

@@ -40,7 +40,8 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
         with GradientTape():
             preds, total, per_output = self._forward_and_loss(xs, ys, sws, training=True)
         variables = self._trainable_cache
-        self.optimizer.apply(backward(total, variables), variables)
+        # loss scaling (LossScaleOptimizer, loss_scale_factor): the optimizer unscales
+        self.optimizer.apply(backward(self.optimizer.scale_loss(total), variables), variables)
         self._update_trackers(total, per_output, ys, preds, sws, int(xs[0].shape[0]))
 
     def _test_step(self, xs, ys, sws):

@@ -7,6 +7,7 @@ import numpy
 from .. import config
 from ..autograd import Tensor, result
 from ..backends import current as _backend
+from ..variables import AutocastScope, Variable, autocast
 
 
 __all__ = [
@@ -23,6 +24,8 @@ def _xp():
 def convert_to_tensor(x, dtype=None):
     """A Tensor for ``x`` (returned as is when it is already a Tensor of that dtype)."""
     if isinstance(x, Tensor):
+        if AutocastScope.dtype is not None and isinstance(x, Variable):
+            x = autocast(x)  # inside a mixed-precision layer's call
         return x if dtype is None or x.dtype == dtype else cast(x, dtype)
     if isinstance(x, (bool, int, float)) and dtype is None:
         return Tensor(x)  # Python scalars stay weakly typed, as in NumPy 2
@@ -93,10 +96,20 @@ def stop_gradient(x):
 
 
 def cast(x, dtype):
-    x = _t(x)
+    return _cast(_t(x), dtype)
+
+
+def is_float_dtype(dtype):
+    """Floating point, bfloat16 (ml_dtypes' kind 'V') included."""
+    dtype = numpy.dtype(dtype)
+    return dtype.kind == "f" or dtype.name == "bfloat16"
+
+
+def _cast(x, dtype):
+    """``cast`` of a Tensor as it is (no autocasting of variables on the way in)."""
     source = x.dtype
     out = _xp().asarray(x.value).astype(dtype)
-    if numpy.dtype(dtype).kind != "f":
+    if not is_float_dtype(dtype):
         return Tensor(out)
     return result(out, (x,), lambda g: (g.astype(source),))
 

@@ -7,6 +7,7 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
 from .adamax import Adamax
+from .loss_scale_optimizer import LossScaleOptimizer
 from .nadam import Nadam
 from .optimizer import Optimizer, _HostScalarVariable
 from .rmsprop import RMSprop
@@ -24,7 +25,8 @@ adamax = Adamax
 nadam = Nadam
 
 _OPTIMIZERS = {cls.__name__: cls
-               for cls in (SGD, RMSprop, Adam, Adagrad, Adadelta, Adamax, Nadam)}
+               for cls in (SGD, RMSprop, Adam, Adagrad, Adadelta, Adamax, Nadam,
+                           LossScaleOptimizer)}
 
 
 def serialize(optimizer):
@@ -60,6 +62,6 @@ def get(identifier):
                      "name, a config dict or an Optimizer instance).")
 
 
-__all__ = ["Optimizer", "SGD", "RMSprop", "Adam", "Adagrad", "Adadelta", "Adamax", "Nadam",
+__all__ = ["Optimizer", "LossScaleOptimizer", "SGD", "RMSprop", "Adam", "Adagrad", "Adadelta", "Adamax", "Nadam",
            "LearningRateSchedule", "schedules", "serialize", "deserialize", "get",
            "sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamax", "nadam"]

@@ -138,10 +138,11 @@ class BatchNormalization(_AffineNormalization):
         self._add_gamma_beta(shape)
         self.moving_mean = self.add_weight(name="moving_mean", shape=shape,
                                            initializer=self.moving_mean_initializer,
-                                           trainable=False)
+                                           trainable=False, autocast=False)
+        # autocast=False (Keras 3): the statistics are read in float32 under mixed precision
         self.moving_variance = self.add_weight(name="moving_variance", shape=shape,
                                                initializer=self.moving_variance_initializer,
-                                               trainable=False)
+                                               trainable=False, autocast=False)
         self.input_spec = InputSpec(ndim=ndim, axes={a: input_shape[a] for a in axes})
         self.built = True
 

@@ -215,7 +215,8 @@ class Recurrent(Layer):
             raise ValueError(f"{self._owner()}: reset_states expects {len(self._state_names)} "
                              f"state(s) of shape {expected}, received "
                              f"{[tuple(numpy.shape(s)) for s in states]}.")
-        self.states = [_backend().asarray(numpy.asarray(s), dtype=self.dtype) for s in states]
+        self.states = [_backend().asarray(numpy.asarray(s), dtype=self.compute_dtype)
+                       for s in states]
 
     reset_state = reset_states  # Keras 3's name
 

@@ -23,7 +23,8 @@ class Wrapper(Layer):
         if "input_shape" not in kwargs and "batch_input_shape" not in kwargs and \
                 layer._batch_input_shape is not None:
             kwargs["batch_input_shape"] = layer._batch_input_shape
-        kwargs.setdefault("dtype", layer.dtype)  # inputs are cast to the wrapper's dtype
+        # inputs are cast to the wrapper's compute dtype: the wrapped layer's policy
+        kwargs.setdefault("dtype", layer.dtype_policy)
         super().__init__(**kwargs)
 
     def get_config(self):

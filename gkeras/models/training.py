@@ -39,9 +39,10 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
     def _train_step(self, xs, ys, sws):
         with GradientTape():
             preds, total, per_output = self._forward_and_loss(xs, ys, sws, training=True)
+            # loss scaling (LossScaleOptimizer, loss_scale_factor): the optimizer unscales
+            scaled = self.optimizer.scale_loss(total)
         variables = self._trainable_cache
-        # loss scaling (LossScaleOptimizer, loss_scale_factor): the optimizer unscales
-        self.optimizer.apply(backward(self.optimizer.scale_loss(total), variables), variables)
+        self.optimizer.apply(backward(scaled, variables), variables)
         self._update_trackers(total, per_output, ys, preds, sws, int(xs[0].shape[0]))
 
     def _test_step(self, xs, ys, sws):

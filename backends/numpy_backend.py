@@ -40,7 +40,9 @@ class NumpyBackend:
         return self.xp.random.default_rng(seed)
 
     def matmul(self, a, b):
-        return self.xp.matmul(a, b)
+        out = self.xp.matmul(a, b)
+        # ml_dtypes' bfloat16 matmul answers in float32: keep the operands' dtype
+        return out if out.dtype == a.dtype or a.dtype != b.dtype else out.astype(a.dtype)
 
     def erf(self, x):
         """The error function to double precision, without SciPy.

@@ -258,3 +258,21 @@ def test_mixed_precision_fit_reads_the_device_per_epoch_not_per_batch(fake):
     assert model.weights[0].dtype == np.float32
     assert float(model.optimizer.dynamic_scale) < 2.0 ** 40  # it skipped steps on the device
     assert losses[-1] < losses[0]
+
+
+def test_scaling_rescues_gradients_that_underflow_in_float16():
+    from gkeras import GradientTape, ops
+    layer = layers.Dense(2, dtype="mixed_float16")
+    x = np.ones((4, 3), "float32")
+    layer(x)
+    optimizer = LossScaleOptimizer(optimizers.SGD(1.0))
+
+    def kernel_gradient(scale):
+        with GradientTape() as tape:
+            loss = ops.sum(ops.cast(layer(x), "float32")) * np.float32(1e-8)
+            scaled = optimizer.scale_loss(loss) if scale else loss
+        return tape.gradient(scaled, layer.kernel).numpy()
+
+    assert not kernel_gradient(False).any()  # 1e-8 is below float16's smallest subnormal
+    rescued = kernel_gradient(True) / optimizer.initial_scale
+    np.testing.assert_allclose(rescued, np.full((3, 2), 4e-8), rtol=1e-2)

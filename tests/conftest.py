@@ -11,7 +11,7 @@ os.environ["KERAS_HOME"] = _KERAS_HOME
 import pytest  # noqa: E402
 
 from gkeras import config as gkeras_config  # noqa: E402
-from gkeras import backends  # noqa: E402
+from gkeras import backends, mixed_precision  # noqa: E402
 
 
 def _cuda_device_count():
@@ -44,6 +44,7 @@ def _restore_global_state():
     gkeras_config._config.clear()
     gkeras_config._config.update(saved_config)
     backends.set_backend(saved_backend)
+    mixed_precision.set_global_policy(None)  # back to floatx()
 
 
 @pytest.fixture

@@ -607,7 +607,8 @@ class Layer:
 
 _ADD_WEIGHT_KERAS2 = ("name", "shape", "dtype", "initializer", "regularizer", "trainable",
                       "constraint")
-# autocast and aggregation are accepted for compatibility; they change nothing here
+# aggregation is accepted for compatibility (it changes nothing here); autocast=False keeps
+# the weight out of mixed precision's casting
 _ADD_WEIGHT_KERAS3 = ("shape", "initializer", "dtype", "trainable", "autocast", "regularizer",
                       "constraint", "aggregation", "name")
 

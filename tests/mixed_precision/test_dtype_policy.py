@@ -13,12 +13,6 @@ from gkeras.mixed_precision import DTypePolicy
 from fakecupy import FakeCupy
 
 
-@pytest.fixture(autouse=True)
-def _global_policy():
-    yield
-    mixed_precision.set_global_policy(None)
-
-
 @pytest.mark.parametrize("name, compute, variable", [
     ("float32", "float32", "float32"), ("float64", "float64", "float64"),
     ("float16", "float16", "float16"), ("mixed_float16", "float16", "float32")])

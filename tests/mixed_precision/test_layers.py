@@ -9,12 +9,6 @@ from gkeras import GradientTape, layers, mixed_precision, ops, optimizers
 RNG = np.random.default_rng(7)
 
 
-@pytest.fixture(autouse=True)
-def _global_policy():
-    yield
-    mixed_precision.set_global_policy(None)
-
-
 def _forward_backward(layer, x, upstream):
     """The layer's output and the gradients of ``sum(float32(output) * upstream)``."""
     with GradientTape() as tape:

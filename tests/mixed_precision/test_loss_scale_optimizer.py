@@ -14,12 +14,6 @@ from fakecupy import DeviceArray, FakeCupy
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
-@pytest.fixture(autouse=True)
-def _global_policy():
-    yield
-    mixed_precision.set_global_policy(None)
-
-
 @pytest.fixture
 def fake():
     device = FakeCupy()

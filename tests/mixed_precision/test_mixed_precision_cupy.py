@@ -12,12 +12,6 @@ pytestmark = [pytest.mark.gpu, pytest.mark.filterwarnings("ignore::RuntimeWarnin
 RNG = np.random.default_rng(11)
 
 
-@pytest.fixture(autouse=True)
-def _global_policy():
-    yield
-    mixed_precision.set_global_policy(None)
-
-
 def _conv_model():
     return gkeras.Sequential([
         layers.Conv2D(4, 3, padding="same", activation="relu", input_shape=(8, 8, 2)),

@@ -62,7 +62,8 @@ class Embedding(Layer):
                                           shape=(self.input_dim, self.output_dim),
                                           initializer=self.embeddings_initializer,
                                           regularizer=self.embeddings_regularizer,
-                                          constraint=self.embeddings_constraint)
+                                          constraint=self.embeddings_constraint,
+                                          autocast=False)
         self.built = True
 
     def call(self, inputs):
@@ -70,7 +71,10 @@ class Embedding(Layer):
         check_index_range(indices, self.input_dim, lambda bad: (
             f"Embedding '{self.name}': every index must lie in [0, input_dim) = "
             f"[0, {self.input_dim}), received index {bad} (input shape {inputs.shape})."))
-        return ops.take(self.embeddings, indices, axis=0)
+        outputs = ops.take(self.embeddings, indices, axis=0)
+        # as Keras 3 under mixed precision: cast the gathered rows, not the whole table
+        return outputs if outputs.dtype == self.compute_dtype else \
+            ops.cast(outputs, self.compute_dtype)
 
     def compute_mask(self, inputs, mask=None):
         if not self.mask_zero:

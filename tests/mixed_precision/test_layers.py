@@ -71,6 +71,20 @@ def test_batch_normalization_keeps_its_statistics_in_float32():
                                rtol=1e-3)
 
 
+def test_embedding_casts_the_gathered_rows_not_its_table():
+    layer = layers.Embedding(1000, 4, dtype="mixed_float16")
+    indices = np.array([[3, 7], [7, 0]])
+    upstream = RNG.standard_normal((2, 2, 4)).astype("float32")
+    y, (grad,) = _forward_backward(layer, indices, upstream)
+    table = layer.get_weights()[0]
+    assert not layer.embeddings.autocast  # as Keras 3
+    assert y.dtype == np.float16 and grad.dtype == np.float32
+    np.testing.assert_array_equal(y.numpy(), table[indices].astype("float16"))
+    want = np.zeros_like(table)
+    np.add.at(want, indices, upstream.astype("float16").astype("float32"))
+    np.testing.assert_array_equal(grad.numpy(), want)
+
+
 def test_float32_layer_inside_a_mixed_model_reads_its_variables_as_they_are():
     mixed_precision.set_global_policy("mixed_float16")
     inputs = layers.Input((3,))

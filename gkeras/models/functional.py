@@ -9,6 +9,7 @@ from ..backends import current as _backend
 from ..layers.base import (_LAYER_CLASSES, KerasTensor, Layer, _call_context, flatten,
                            get_layer_class, pack_like, snake_case, unique_name)
 from ..layers.core import InputLayer
+from ..mixed_precision.dtype_policy import serialize as _serialize_policy
 from ..ops import cast, convert_to_tensor
 from .summary import print_summary
 from .data_preparation import _is_number_list
@@ -327,7 +328,8 @@ class Model(Trainer, Saving, Layer):
             return out
         return {"name": self.name, "layers": layer_configs,
                 "input_layers": _structure_refs(self._nested_inputs, refs(self.inputs)),
-                "output_layers": _structure_refs(self._nested_outputs, refs(self.outputs))}
+                "output_layers": _structure_refs(self._nested_outputs, refs(self.outputs)),
+                **_policy_config(self)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -344,6 +346,18 @@ class Model(Trainer, Saving, Layer):
 
 
 _LAYER_CLASSES.setdefault("Functional", Model)  # Keras 3 saves functional models so
+
+
+def _policy_config(model):
+    """``{'dtype': ...}`` for a mixed-precision model (Keras 3 saves a model's policy, which
+    decides compile's loss scaling), else nothing: Keras 2's model configs had no dtype."""
+    return {"dtype": _serialize_policy(model.dtype_policy)} if model.dtype_policy.is_mixed \
+        else {}
+
+
+def _set_saved_policy(model, config):
+    if isinstance(config, dict) and config.get("dtype") is not None:
+        model.dtype_policy = config["dtype"]
 
 
 def _structure_refs(structure, refs):
@@ -411,6 +425,7 @@ def _functional_from_config(cls, config, custom_objects=None):
     if isinstance(outputs, list) and len(outputs) == 1:
         outputs = outputs[0]
     model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
+    _set_saved_policy(model, config)
     if config.get("trainable") is False:
         model.trainable = False
     return model

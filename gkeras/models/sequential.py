@@ -4,7 +4,7 @@ from ..autograd import Tensor
 from ..layers.base import (KerasTensor, Layer, _is_shape_list, flatten, get_layer_class,
                            unique_name)
 from ..layers.core import InputLayer
-from .functional import Model
+from .functional import Model, _policy_config, _set_saved_policy
 
 
 class Sequential(Model):
@@ -146,7 +146,7 @@ class Sequential(Model):
             layers.append({"class_name": "InputLayer", "config": self._input_layer.get_config()})
         for layer in self._stack:
             layers.append({"class_name": type(layer).__name__, "config": layer.get_config()})
-        return {"name": self.name, "layers": layers}
+        return {"name": self.name, "layers": layers, **_policy_config(self)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
@@ -155,6 +155,7 @@ class Sequential(Model):
                              "Model; rebuild it with Model.from_config.")
         specs = config["layers"] if isinstance(config, dict) else config
         model = cls(name=config.get("name") if isinstance(config, dict) else None)
+        _set_saved_policy(model, config)
         for spec in specs:
             layer_cls = get_layer_class(spec["class_name"], custom_objects)
             if issubclass(layer_cls, Model):

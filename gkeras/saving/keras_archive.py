@@ -138,11 +138,18 @@ def _weights_bytes(model, optimizer):
     with h5py.File(buffer, "w") as f:
         _write_keras3_object(f, model, {id(model)})
         if optimizer is not None and optimizer.variables:
-            group = f.create_group("optimizer/vars")
-            group.attrs["name"] = optimizer.name
-            for i, value in enumerate(optimizer.get_weights()):
-                group.create_dataset(str(i), data=value)
+            _write_optimizer_vars(f, "optimizer", optimizer)
+            inner = getattr(optimizer, "inner_optimizer", None)
+            if inner is not None:  # Keras 3 also saves a LossScaleOptimizer's inner one
+                _write_optimizer_vars(f, "optimizer/inner_optimizer", inner)
     return buffer.getvalue()
+
+
+def _write_optimizer_vars(f, path, optimizer):
+    group = f.create_group(f"{path}/vars")
+    group.attrs["name"] = optimizer.name
+    for i, value in enumerate(optimizer.get_weights()):
+        group.create_dataset(str(i), data=value)
 
 
 def save_archive(model, filepath, overwrite=True, include_optimizer=True):

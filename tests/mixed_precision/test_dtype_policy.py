@@ -1,5 +1,6 @@
 """Dtype policies (Keras 3's ``keras.mixed_precision``): names, the global policy, layer
 ``dtype=`` arguments, configs, and bfloat16's requirements."""
+import os
 import sys
 
 import numpy as np
@@ -133,3 +134,24 @@ def test_mixed_bfloat16_dense_with_ml_dtypes():
                                atol=0.03)
     np.testing.assert_allclose(grads[0].numpy(), np.tile(x.sum(0)[:, None], (1, 3)),
                                rtol=0.03, atol=0.03)
+
+
+def test_a_keras3_mixed_float16_archive_loads_with_its_loss_scale_state():
+    # written by Keras 3.15 (tests/fixtures/make_mixed_precision_fixtures.py): the model's
+    # policy is in its config, compile's optimizer is the unwrapped SGD
+    fixtures = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures")
+    reference = np.load(os.path.join(fixtures, "k3a_mixed_float16.npz"))
+    model = gkeras.models.load_model(os.path.join(fixtures, "k3a_mixed_float16.keras"))
+    assert model.dtype_policy.name == "mixed_float16"
+    assert [layer.dtype_policy.name for layer in model.layers] == ["mixed_float16", "float32"]
+    optimizer = model.optimizer
+    assert isinstance(optimizer, mixed_precision.LossScaleOptimizer)
+    assert float(optimizer.dynamic_scale) == reference["dynamic_scale"] == 2.0 ** 14
+    assert int(optimizer.step_counter) == reference["step_counter"]
+    assert int(optimizer.iterations) == reference["iterations"]
+    np.testing.assert_array_equal(
+        np.concatenate([w.ravel() for w in optimizer.get_weights()[6:]]), reference["momentums"])
+    np.testing.assert_allclose(model.predict(reference["x"]), reference["predictions"],
+                               rtol=2e-3, atol=2e-3)
+    # saved again by gkeras, the model's policy is in its config as Keras 3 writes it
+    assert model.get_config()["dtype"]["config"] == {"name": "mixed_float16"}

@@ -198,6 +198,17 @@ def test_saved_model_keeps_the_loss_scale_state(tmp_path, suffix):
     assert loaded.optimizer.dynamic_growth_steps == 3
     for got, want in zip(loaded.optimizer.get_weights(), model.optimizer.get_weights()):
         np.testing.assert_array_equal(got, want)
+    if suffix == ".keras":  # Keras 3's layout: all variables, then the inner optimizer's again
+        import io
+        import zipfile
+        import h5py
+        with zipfile.ZipFile(tmp_path / "m.keras") as archive, h5py.File(
+                io.BytesIO(archive.read("model.weights.h5"))) as f:
+            assert len(f["optimizer/vars"]) == len(model.optimizer.variables)
+            inner = f["optimizer/inner_optimizer/vars"]
+            assert len(inner) == len(model.optimizer.inner_optimizer.variables)
+            np.testing.assert_array_equal(inner[str(len(inner) - 1)],
+                                          model.optimizer.inner_optimizer.get_weights()[-1])
 
 
 def test_float16_overflow_in_fit_is_skipped_then_trains():

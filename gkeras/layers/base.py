@@ -1,4 +1,5 @@
 """``Layer``, symbolic ``KerasTensor``s and the ``Node``s that link them into graphs."""
+import contextlib
 import inspect
 import re
 
@@ -14,6 +15,7 @@ from ..variables import AutocastScope, Variable
 from ..serialization import with_custom_objects
 
 _LAYER_CLASSES = {}
+_NO_AUTOCAST = contextlib.nullcontext()
 _name_counts = {}
 
 
@@ -459,13 +461,8 @@ class Layer:
                 layer._losses = []
         _call_context.depth += 1
         _call_context.training = training  # what nested calls inherit
-        policy = self._dtype_policy
-        # a mixed layer reads its float32 variables cast to compute_dtype; any other layer
-        # reads them as they are, also when it is nested in a mixed one
-        scope = AutocastScope(policy.compute_dtype if policy.is_mixed and self._autocast
-                              else None)
         try:
-            with scope:
+            with self._autocast_scope():
                 outputs = self.call(inputs, **kwargs)
         finally:
             _call_context.depth -= 1
@@ -488,6 +485,13 @@ class Layer:
                         o._keras_mask = m
         return outputs
 
+    def _autocast_scope(self):
+        """A mixed layer reads its float32 variables cast to compute_dtype; any other layer
+        reads them as they are, also when it is nested in a mixed one."""
+        if self._autocast and self._dtype_policy.is_mixed:
+            return AutocastScope(self._dtype_policy.compute_dtype)
+        return _NO_AUTOCAST if AutocastScope.dtype is None else AutocastScope(None)
+
     def _call_signature(self):
         key = type(self)
         cached = Layer._signature_cache.get(key)
@@ -497,14 +501,16 @@ class Layer:
         return cached
 
     def _convert_inputs(self, inputs):
+        compute = self._dtype_policy.compute_dtype
+
         def convert(x):
             if isinstance(x, Tensor):
                 t = x
             else:
                 t = convert_to_tensor(x if _backend().is_array(x) else numpy.asarray(x))
-            if is_float_dtype(t.dtype) and t.dtype != self.compute_dtype:
+            if t.dtype != compute and is_float_dtype(t.dtype):
                 mask = t._keras_mask
-                t = cast(t, self.compute_dtype)
+                t = cast(t, compute)
                 t._keras_mask = mask
             return t
         if isinstance(inputs, (list, tuple, dict)):

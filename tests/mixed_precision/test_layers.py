@@ -162,3 +162,17 @@ def test_lstm_model_trains_under_mixed_float16():
     losses = _fit(model, x, y, 10)
     assert losses[-1] < 0.6 * losses[0]
     assert all(w.dtype == np.float32 for w in model.get_weights())
+
+
+def test_the_loss_of_float16_predictions_is_computed_in_float32():
+    # as Keras 3: a mixed model without a float32 last layer still gets a float32 loss
+    y_true = np.array([[0.0, 1.0]], "float32")
+    y_pred = gkeras.Tensor(np.array([[0.25, 0.75]], "float16"))
+    for loss in (gkeras.losses.MeanSquaredError(), gkeras.losses.CategoricalCrossentropy()):
+        assert loss(y_true, y_pred).dtype == np.float32
+    mixed_precision.set_global_policy("mixed_float16")
+    model = gkeras.Sequential([layers.Dense(2, activation="softmax", input_shape=(3,))])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    x = RNG.standard_normal((4, 3)).astype("float32")
+    assert model.predict(x).dtype == np.float16
+    assert isinstance(model.train_on_batch(x, np.eye(2, dtype="float32")[[0, 1, 1, 0]]), float)

@@ -4,18 +4,26 @@ from .backends import current as _backend
 from . import config
 from .autograd import Tensor
 
+_VALUE_SLOT = Tensor.value  # Tensor's storage of ``value``, under Variable's property
+
 
 class Variable(Tensor):
     """A mutable tensor, watched by ``GradientTape`` while ``trainable``.
 
     ``initial_value`` may be an array, a Tensor, or a callable ``f(shape, dtype)`` together
     with ``shape`` (an initializer).
+
+    An optimizer may keep the values of many variables in one flat array (see
+    gkeras/optimizers/flat_buffers.py): ``value`` is then a view into it, and setting
+    ``value`` (``assign``, ``set_weights``, loading, constraints) writes into that view, so
+    the optimizer keeps updating the variable's own memory.
     """
 
-    __slots__ = ("name", "path", "constraint", "regularizer", "_trainable")
+    __slots__ = ("name", "path", "constraint", "regularizer", "_trainable", "_home")
 
     def __init__(self, initial_value, dtype=None, trainable=True, name=None, shape=None,
                  constraint=None, regularizer=None):
+        self._home = None  # the flat buffer whose view ``value`` is, if any
         dtype = dtype or config.floatx()  # as Keras 3: floatx unless a dtype is given
         if callable(initial_value) and not isinstance(initial_value, Tensor):
             if shape is None:
@@ -30,6 +38,34 @@ class Variable(Tensor):
         self.constraint = constraint
         self.regularizer = regularizer
         self.trainable = trainable
+
+    @property
+    def value(self):
+        return _VALUE_SLOT.__get__(self)
+
+    @value.setter
+    def value(self, array):
+        if self._home is None:
+            _VALUE_SLOT.__set__(self, array)
+            return
+        current = _VALUE_SLOT.__get__(self)
+        if array is current:
+            return
+        if tuple(getattr(array, "shape", ())) != tuple(current.shape):
+            raise ValueError(f"Variable {self.path!r}: cannot set a value of shape "
+                             f"{tuple(getattr(array, 'shape', ()))} on a variable of shape "
+                             f"{tuple(current.shape)} (its value is a view of an optimizer's "
+                             "flat buffer).")
+        current[...] = array
+
+    def _set_home(self, home, view):
+        """Make ``view`` (of ``home``'s flat array) this variable's value. The buffer that
+        held it before no longer does: it re-homes its variables before its next update."""
+        previous = self._home
+        if previous is not None and previous is not home:
+            previous.homed = False
+        self._home = home
+        _VALUE_SLOT.__set__(self, view)
 
     @property
     def trainable(self):

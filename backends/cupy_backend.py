@@ -413,6 +413,9 @@ class CupyBackend(NumpyBackend):
     # One launch per call: each thread updates one element of the weight and its slots. The
     # scalars after ``total`` are named as the keys of ``hyper`` (host floats: no device read).
 
+    def flat_update_pays_off(self, sizes):
+        return len(sizes) > 1  # one launch and one gather instead of a launch per variable
+
     def optimizer_step(self, name, weight, grad, slots, hyper, scratch):
         if not kernels.has_kernels_for(weight.dtype):
             return super().optimizer_step(name, weight, grad, slots, hyper, scratch)

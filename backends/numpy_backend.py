@@ -255,6 +255,16 @@ class NumpyBackend:
                                             channels_last)
 
     # --- optimizer updates (contract in numpy_optimizers.py) ------------------------------------
+    # Flat buffers save each variable's dozen ufunc calls and cost one copy of the gradients:
+    # on the CPU that pays off for many small variables, not for a few large ones.
+    FLAT_UPDATE_MEAN_SIZE = 32768
+
+    def flat_update_pays_off(self, sizes):
+        """Whether optimizers should update variables of these sizes (elements) through flat
+        buffers (one ``optimizer_step`` per buffer, after gathering the gradients) rather
+        than one ``optimizer_step`` per variable."""
+        return len(sizes) > 1 and sum(sizes) <= self.FLAT_UPDATE_MEAN_SIZE * len(sizes)
+
     def optimizer_step(self, name, weight, grad, slots, hyper, scratch):
         """One in-place update of optimizer ``name`` over ``weight`` and its ``slots``."""
         numpy_optimizers.check(name, hyper, slots)

@@ -1,7 +1,8 @@
 """Flat buffers and fused steps (gkeras/optimizers/flat_buffers.py): every optimizer and option
-gives the same trajectory over the flat buffers as variable by variable (``flat_buffers =
-False``, the path of earlier releases), with mixed dtypes, several shapes, None gradients and
-trainable toggles; every way of setting a variable keeps its value a view of the buffer."""
+gives the same trajectory over the flat buffers (``flat_buffers = True``) as variable by
+variable (``flat_buffers = False``, the path of earlier releases), with mixed dtypes, several
+shapes, None gradients and trainable toggles; every way of setting a variable keeps its value a
+view of the buffer; the default (None) asks the backend."""
 import numpy as np
 import pytest
 
@@ -304,6 +305,23 @@ def test_a_lone_variable_keeps_its_array():
     w = Variable(np.ones((3, 4)), dtype="float32")
     array = w.value
     optimizer = optimizers.Adam()
+    optimizer.flat_buffers = True
     optimizer.apply([np.ones((3, 4), "float32")], [w])
     assert w.value is array
     assert optimizer._flat_groups[0].weights.array.base is array
+
+
+def test_by_default_the_backend_decides():
+    from gkeras.backends.numpy_backend import NumpyBackend
+    backend = NumpyBackend()
+    assert backend.flat_update_pays_off([1000] * 40)
+    assert not backend.flat_update_pays_off([401408, 512, 262144, 512, 5120, 10])  # an MLP
+    assert not backend.flat_update_pays_off([50])  # one variable: nothing to save
+    small = [Variable(np.ones(10), name=f"s{i}") for i in range(3)]
+    optimizer = optimizers.SGD(0.1)
+    optimizer.apply([np.ones(10)] * 3, small)
+    assert optimizer._flat_groups is not None
+    large = [Variable(np.ones(100000), name=f"l{i}") for i in range(2)]
+    optimizer = optimizers.SGD(0.1)
+    optimizer.apply([np.ones(100000)] * 2, large)
+    assert optimizer._flat_groups is None and large[0]._home is None

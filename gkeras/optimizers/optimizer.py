@@ -124,7 +124,9 @@ class Optimizer:
 
     _config_keys = ()  # the hyperparameters of a subclass, added to get_config()
     _fused_step = None  # the backend optimizer_step of a subclass (with _slot_lists, _hyper)
-    flat_buffers = True  # False: always update variable by variable (for comparisons)
+    # None: flat buffers where the backend says they pay off (flat_update_pays_off); True:
+    # always; False: never (every update variable by variable, as before flat buffers)
+    flat_buffers = None
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -179,6 +181,7 @@ class Optimizer:
         self._exclude_from_weight_decay_pattern = None
         self._weight_decay_cache = {}
         self._flat_groups = None  # per dtype: _FlatGroup, built at the first flat update
+        self._flat_pays_off = None  # the backend's answer for the built variables
         self._iterations = self._add_host_scalar(0, "int64", "iteration")
         self._learning_rate = None
         self._set_learning_rate(learning_rate, construct=True)
@@ -440,10 +443,18 @@ class Optimizer:
         """Whether this update can run over the flat buffers: a built-in step, every variable
         the optimizer was built with, in order, each with a gradient."""
         built = self._trainable_variables
-        return (self.flat_buffers and self._fused_step is not None
+        return (self._fused_step is not None and self._flat_wanted()
                 and type(self)._update_step is Optimizer._update_step
                 and len(variables) == len(built)
                 and all(map(operator.is_, variables, built)))
+
+    def _flat_wanted(self):
+        if self.flat_buffers is not None:
+            return bool(self.flat_buffers)
+        if self._flat_pays_off is None:
+            self._flat_pays_off = _backend().flat_update_pays_off(
+                [v.size for v in self._trainable_variables])
+        return self._flat_pays_off
 
     def _flat(self):
         """The flat groups (one per dtype), built at the first flat update and re-homed when

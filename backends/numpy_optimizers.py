@@ -18,6 +18,9 @@ calls ``STEPS[name]`` here) applies one update of optimizer ``name`` elementwise
 - ``scratch(which)``: a temporary like ``weight`` (``which`` 0 or 1); contents are garbage.
   The kernels need none.
 
+``flat_update_pays_off(sizes)`` (a backend method) tells the optimizers whether to gather
+variables of these sizes into flat buffers (one step per buffer) or to step each variable.
+
 The operations and their order are Keras 3's update rules as gkeras applied them per variable
 (``w -= lr * ...``); a kernel computes each element with the same operations in the same order
 (on a GPU NVRTC may contract ``a * b + c`` into fused multiply-adds: float32 differs by

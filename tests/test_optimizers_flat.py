@@ -325,3 +325,17 @@ def test_by_default_the_backend_decides():
     optimizer = optimizers.SGD(0.1)
     optimizer.apply([np.ones(100000)] * 2, large)
     assert optimizer._flat_groups is None and large[0]._home is None
+
+
+def test_a_variable_listed_twice_is_updated_twice_as_before():
+    results = []
+    for flat in (True, False):
+        w, v = Variable(np.ones(3), name="w"), Variable(np.ones(2), name="v")
+        optimizer = optimizers.SGD(0.1, momentum=0.9)
+        optimizer.flat_buffers = flat
+        for _ in range(2):
+            optimizer.apply([np.ones(3), np.ones(2), np.ones(3)], [w, v, w])
+        assert optimizer._flat_groups is None
+        results.append((w.numpy(), v.numpy()))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)

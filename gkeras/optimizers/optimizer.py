@@ -181,7 +181,7 @@ class Optimizer:
         self._exclude_from_weight_decay_pattern = None
         self._weight_decay_cache = {}
         self._flat_groups = None  # per dtype: _FlatGroup, built at the first flat update
-        self._flat_pays_off = None  # the backend's answer for the built variables
+        self._flat_pays_off = None  # (distinct variables, the backend's answer), once built
         self._iterations = self._add_host_scalar(0, "int64", "iteration")
         self._learning_rate = None
         self._set_learning_rate(learning_rate, construct=True)
@@ -449,12 +449,16 @@ class Optimizer:
                 and all(map(operator.is_, variables, built)))
 
     def _flat_wanted(self):
-        if self.flat_buffers is not None:
-            return bool(self.flat_buffers)
+        if self.flat_buffers is False:
+            return False
         if self._flat_pays_off is None:
-            self._flat_pays_off = _backend().flat_update_pays_off(
-                [v.size for v in self._trainable_variables])
-        return self._flat_pays_off
+            variables = self._trainable_variables
+            # a variable listed twice is updated twice per step: only per variable
+            distinct = len(self._variable_index) == len(variables)
+            self._flat_pays_off = (distinct, distinct and _backend().flat_update_pays_off(
+                [v.size for v in variables]))
+        distinct, pays_off = self._flat_pays_off
+        return distinct and (self.flat_buffers or pays_off)
 
     def _flat(self):
         """The flat groups (one per dtype), built at the first flat update and re-homed when

@@ -154,7 +154,8 @@ def test_clipnorm_with_an_empty_variable():
 def _model(seed=0):
     gkeras.utils.set_random_seed(seed)
     model = gkeras.Sequential([
-        layers.Dense(6, activation="tanh", input_shape=(4,), kernel_constraint=constraints.MaxNorm(1.5)),
+        layers.Dense(6, activation="tanh", input_shape=(4,),
+                     kernel_constraint=constraints.MaxNorm(1.5)),
         layers.BatchNormalization(),
         layers.Dense(3, activation="softmax")])
     return model

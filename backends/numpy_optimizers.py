@@ -190,15 +190,18 @@ STEPS = {"sgd": sgd, "rmsprop": rmsprop, "adagrad": adagrad, "adadelta": adadelt
          "adam": adam, "adamax": adamax, "nadam": nadam}
 
 
+_HYPER_KEYS = {name: frozenset(keys) for name, keys in HYPER.items()}
+
+
 def check(name, hyper, slots):
     """A clear error for an unknown optimizer, a missing scalar or a wrong slot count."""
     if name not in STEPS:
         raise ValueError(f"optimizer_step: unknown optimizer {name!r}; known: "
                          f"{', '.join(STEPS)}.")
-    missing = [key for key in HYPER[name] if key not in hyper]
-    if missing:
-        raise ValueError(f"optimizer_step({name!r}): missing scalar(s) {missing}; expected "
-                         f"{list(HYPER[name])}.")
+    if not _HYPER_KEYS[name] <= hyper.keys():
+        missing = [key for key in HYPER[name] if key not in hyper]
+        raise ValueError(f"optimizer_step({name!r}): missing scalar(s) {missing}; "
+                         f"expected {list(HYPER[name])}.")
     if len(slots) != len(SLOTS[name]):
         raise ValueError(f"optimizer_step({name!r}): expected {len(SLOTS[name])} slot(s) "
                          f"{list(SLOTS[name])}, received {len(slots)}.")

@@ -39,12 +39,7 @@ class Variable(Tensor):
         self.regularizer = regularizer
         self.trainable = trainable
 
-    @property
-    def value(self):
-        return _VALUE_SLOT.__get__(self)
-
-    @value.setter
-    def value(self, array):
+    def _set_value(self, array):
         if self._home is None:
             _VALUE_SLOT.__set__(self, array)
             return
@@ -57,6 +52,9 @@ class Variable(Tensor):
                              f"{tuple(current.shape)} (its value is a view of an optimizer's "
                              "flat buffer).")
         current[...] = array
+
+    # read straight from the slot (C-level, no Python frame); setting goes through _set_value
+    value = property(_VALUE_SLOT.__get__, _set_value)
 
     def _set_home(self, home, view):
         """Make ``view`` (of ``home``'s flat array) this variable's value. The buffer that
@@ -77,7 +75,8 @@ class Variable(Tensor):
         self.requires_grad = self._trainable
 
     def assign(self, value):
-        """Replace the value; the shape must match."""
+        """Set the value (written into the flat buffer when homed in one); the shape must
+        match."""
         if isinstance(value, Tensor):
             value = value.value
         value = _backend().xp.array(value, dtype=self.value.dtype)  # a copy, as in __init__

@@ -637,9 +637,7 @@ class _FlatGroup:
         self.slots = [None if slot is None else FlatBuffer([slot[i] for i in indices], dtype)
                       for slot in slot_lists]
         self.grad = _backend().xp.empty((self.weights.size,), dtype=self.dtype)
-        self.decay_runs = self.weights.runs(
-            optimizer.weight_decay is not None and optimizer._use_weight_decay(v)
-            for v in variables)
+        self.decay_runs = self.weights.runs(optimizer._use_weight_decay(v) for v in variables)
         self._starts = self._ids = None
 
     def slot_arrays(self):

@@ -5,6 +5,7 @@ import threading
 import numpy
 
 from .. import kernels
+from . import numpy_optimizers
 from .numpy_backend import NumpyBackend
 from .numpy_rnn import ACTIVATIONS
 
@@ -407,6 +408,23 @@ class CupyBackend(NumpyBackend):
         kernels.get(xp, "embedding_gradient", dy.dtype)(total, updates, order, starts, grad,
                                                         total, columns)
         return grad
+
+    # --- optimizer updates (contract in numpy_optimizers.py): kernels/optimizers.cu -----------
+    # One launch per call: each thread updates one element of the weight and its slots. The
+    # scalars after ``total`` are named as the keys of ``hyper`` (host floats: no device read).
+
+    def flat_update_pays_off(self, sizes):
+        return len(sizes) > 1  # one launch and one gather instead of a launch per variable
+
+    def optimizer_step(self, name, weight, grad, slots, hyper, scratch):
+        if not kernels.has_kernels_for(weight.dtype):
+            return super().optimizer_step(name, weight, grad, slots, hyper, scratch)
+        numpy_optimizers.check(name, hyper, slots)
+        kernel = kernels.get(self.xp, f"{name}_update", weight.dtype)
+        arrays = [weight, _contiguous(grad.astype(weight.dtype, copy=False))]
+        arrays += [self._placeholder(weight.dtype) if slot is None else slot for slot in slots]
+        scalars = [hyper[p.name] for p in kernel.parameters[len(arrays) + 1:]]
+        kernel(weight.size, *arrays, weight.size, *scalars)
 
     def _launch(self, name, window, *arrays):
         """Kernel ``name`` on ``arrays`` (outputs last), one thread per output element."""

@@ -4,7 +4,8 @@ import sys
 
 import numpy
 
-from . import blas_threads, numpy_conv, numpy_norm, numpy_pool, numpy_rnn, rnn_loops
+from . import (blas_threads, numpy_conv, numpy_norm, numpy_optimizers, numpy_pool, numpy_rnn,
+               rnn_loops)
 
 # Python floats, not NumPy float64 scalars, so float32 arrays stay float32
 _TWO_OVER_SQRT_PI = 1.1283791670955126
@@ -254,6 +255,22 @@ class NumpyBackend:
     def avg_pool_backward(self, dy, x_shape, pool_size, strides, padding, channels_last):
         return numpy_pool.avg_pool_backward(self.xp, dy, x_shape, pool_size, strides, padding,
                                             channels_last)
+
+    # --- optimizer updates (contract in numpy_optimizers.py) ------------------------------------
+    # Flat buffers save each variable's dozen ufunc calls and cost one copy of the gradients:
+    # on the CPU that pays off for many small variables, not for a few large ones.
+    FLAT_UPDATE_MEAN_SIZE = 32768
+
+    def flat_update_pays_off(self, sizes):
+        """Whether optimizers should update variables of these sizes (elements) through flat
+        buffers (one ``optimizer_step`` per buffer, after gathering the gradients) rather
+        than one ``optimizer_step`` per variable."""
+        return len(sizes) > 1 and sum(sizes) <= self.FLAT_UPDATE_MEAN_SIZE * len(sizes)
+
+    def optimizer_step(self, name, weight, grad, slots, hyper, scratch):
+        """One in-place update of optimizer ``name`` over ``weight`` and its ``slots``."""
+        numpy_optimizers.check(name, hyper, slots)
+        numpy_optimizers.STEPS[name](self.xp, weight, grad, slots, hyper, scratch)
 
     # --- row gather (Embedding) ----------------------------------------------------------------
     def take_backward(self, indices, dy, rows):

@@ -9,18 +9,26 @@ from .backends import current as _backend
 from . import config
 from .autograd import Tensor
 
+_VALUE_SLOT = Tensor.value  # Tensor's storage of ``value``, under Variable's property
+
 
 class Variable(Tensor):
     """A mutable tensor, watched by ``GradientTape`` while ``trainable``.
 
     ``initial_value`` may be an array, a Tensor, or a callable ``f(shape, dtype)`` together
     with ``shape`` (an initializer).
+
+    An optimizer may keep the values of many variables in one flat array (see
+    gkeras/optimizers/flat_buffers.py): ``value`` is then a view into it, and setting
+    ``value`` (``assign``, ``set_weights``, loading, constraints) writes into that view, so
+    the optimizer keeps updating the variable's own memory.
     """
 
-    __slots__ = ("name", "path", "constraint", "regularizer", "_trainable", "autocast")
+    __slots__ = ("name", "path", "constraint", "regularizer", "_trainable", "autocast", "_home")
 
     def __init__(self, initial_value, dtype=None, trainable=True, name=None, shape=None,
                  constraint=None, regularizer=None, autocast=True):
+        self._home = None  # the flat buffer whose view ``value`` is, if any
         dtype = dtype or config.floatx()  # as Keras 3: floatx unless a dtype is given
         if callable(initial_value) and not isinstance(initial_value, Tensor):
             if shape is None:
@@ -37,6 +45,32 @@ class Variable(Tensor):
         self.trainable = trainable
         self.autocast = autocast
 
+    def _set_value(self, array):
+        if self._home is None:
+            _VALUE_SLOT.__set__(self, array)
+            return
+        current = _VALUE_SLOT.__get__(self)
+        if array is current:
+            return
+        if tuple(getattr(array, "shape", ())) != tuple(current.shape):
+            raise ValueError(f"Variable {self.path!r}: cannot set a value of shape "
+                             f"{tuple(getattr(array, 'shape', ()))} on a variable of shape "
+                             f"{tuple(current.shape)} (its value is a view of an optimizer's "
+                             "flat buffer).")
+        current[...] = array
+
+    # read straight from the slot (C-level, no Python frame); setting goes through _set_value
+    value = property(_VALUE_SLOT.__get__, _set_value)
+
+    def _set_home(self, home, view):
+        """Make ``view`` (of ``home``'s flat array) this variable's value. The buffer that
+        held it before no longer does: it re-homes its variables before its next update."""
+        previous = self._home
+        if previous is not None and previous is not home:
+            previous.homed = False
+        self._home = home
+        _VALUE_SLOT.__set__(self, view)
+
     @property
     def trainable(self):
         return self._trainable
@@ -47,7 +81,8 @@ class Variable(Tensor):
         self.requires_grad = self._trainable
 
     def assign(self, value):
-        """Replace the value; the shape must match."""
+        """Set the value (written into the flat buffer when homed in one); the shape must
+        match."""
         if isinstance(value, Tensor):
             value = value.value
         value = _backend().xp.array(value, dtype=self.value.dtype)  # a copy, as in __init__

@@ -1,5 +1,4 @@
 """The Adagrad optimizer."""
-from ..backends import current as _backend
 from .optimizer import Optimizer, _epsilon
 
 
@@ -22,16 +21,10 @@ class Adagrad(Optimizer):
         self._accumulators = self.add_optimizer_variables(
             variables, "accumulator", initializer=float(self.initial_accumulator_value))
 
-    def _update_step(self, grads, variables, learning_rate):
-        xp = _backend().xp
-        epsilon = float(self.epsilon)
-        for grad, variable in zip(grads, variables):
-            weight = variable.value
-            accumulator = self._accumulators[self._get_variable_index(variable)].value
-            tmp = xp.square(grad, out=self._scratch(weight))
-            xp.add(accumulator, tmp, out=accumulator)
-            xp.add(accumulator, epsilon, out=tmp)
-            xp.sqrt(tmp, out=tmp)
-            xp.divide(grad, tmp, out=tmp)
-            xp.multiply(tmp, learning_rate, out=tmp)
-            xp.subtract(weight, tmp, out=weight)
+    _fused_step = "adagrad"
+
+    def _slot_lists(self):
+        return (self._accumulators,)
+
+    def _hyper(self, learning_rate):
+        return {"learning_rate": learning_rate, "epsilon": float(self.epsilon)}

@@ -1,8 +1,7 @@
 """The Adam optimizer (and the hyperparameters Adamax and Nadam share with it)."""
 import math
 
-from ..backends import current as _backend
-from .optimizer import Optimizer, _checked_flag, _epsilon, _moving_average
+from .optimizer import Optimizer, _checked_flag, _epsilon
 
 
 class _AdamFamily(Optimizer):
@@ -38,24 +37,15 @@ class Adam(_AdamFamily):
         if self.amsgrad:
             self._velocity_hats = self.add_optimizer_variables(variables, "velocity_hat")
 
-    def _update_step(self, grads, variables, learning_rate):
-        xp = _backend().xp
-        beta_1, beta_2, epsilon = float(self.beta_1), float(self.beta_2), float(self.epsilon)
+    _fused_step = "adam"
+
+    def _slot_lists(self):
+        return (self._momentums, self._velocities,
+                self._velocity_hats if self.amsgrad else None)
+
+    def _hyper(self, learning_rate):
+        beta_1, beta_2 = float(self.beta_1), float(self.beta_2)
         t = self._iterations.host + 1
-        alpha = learning_rate * math.sqrt(1.0 - beta_2 ** t) / (1.0 - beta_1 ** t)
-        for grad, variable in zip(grads, variables):
-            weight = variable.value
-            index = self._get_variable_index(variable)
-            m = self._momentums[index].value
-            v = self._velocities[index].value
-            tmp = self._scratch(weight)
-            _moving_average(xp, m, grad, 1.0 - beta_1, tmp)
-            _moving_average(xp, v, xp.square(grad, out=tmp), 1.0 - beta_2, tmp)
-            if self.amsgrad:
-                v_hat = self._velocity_hats[index].value
-                v = xp.maximum(v_hat, v, out=v_hat)
-            xp.sqrt(v, out=tmp)
-            xp.add(tmp, epsilon, out=tmp)
-            xp.divide(m, tmp, out=tmp)
-            xp.multiply(tmp, alpha, out=tmp)
-            xp.subtract(weight, tmp, out=weight)
+        return {"alpha": learning_rate * math.sqrt(1.0 - beta_2 ** t) / (1.0 - beta_1 ** t),
+                "one_minus_beta_1": 1.0 - beta_1, "one_minus_beta_2": 1.0 - beta_2,
+                "epsilon": float(self.epsilon), "amsgrad": int(bool(self.amsgrad))}

@@ -2,9 +2,7 @@
 import math
 
 from .. import config as _config
-from ..backends import current as _backend
 from .adam import _AdamFamily
-from .optimizer import _moving_average
 
 
 class Nadam(_AdamFamily):
@@ -53,9 +51,14 @@ class Nadam(_AdamFamily):
             variables, ["momentum", "velocity"])
         self._u_product = self._add_host_scalar(1.0, dtype, "u_product")
 
-    def _update_step(self, grads, variables, learning_rate):
-        xp = _backend().xp
-        beta_1, beta_2, epsilon = float(self.beta_1), float(self.beta_2), float(self.epsilon)
+    _fused_step = "nadam"
+
+    def _slot_lists(self):
+        return (self._momentums, self._velocities)
+
+    def _hyper(self, learning_rate):
+        """Advances the momentum schedule's product ``u_product`` (once per update)."""
+        beta_1, beta_2 = float(self.beta_1), float(self.beta_2)
         t = self._iterations.host + 1
         rate = 1.0 if self.schedule_decay is None else float(self.schedule_decay)
         u_t = beta_1 * (1.0 - 0.5 * 0.96 ** (t * rate))
@@ -63,21 +66,8 @@ class Nadam(_AdamFamily):
         u_product_t = float(self._u_product.host) * u_t
         self._u_product.set_host(u_product_t)
         # m_hat = c_m * m + c_g * g; v_hat = v / (1 - beta_2**t)
-        c_m = u_t_1 / (1.0 - u_product_t * u_t_1)
-        c_g = (1.0 - u_t) / (1.0 - u_product_t)
-        inv_sqrt_bias = 1.0 / math.sqrt(1.0 - beta_2 ** t)
-        for grad, variable in zip(grads, variables):
-            weight = variable.value
-            index = self._get_variable_index(variable)
-            m, v = self._momentums[index].value, self._velocities[index].value
-            tmp, tmp2 = self._scratch(weight, 0), self._scratch(weight, 1)
-            _moving_average(xp, m, grad, 1.0 - beta_1, tmp)
-            _moving_average(xp, v, xp.square(grad, out=tmp), 1.0 - beta_2, tmp)
-            xp.multiply(m, c_m, out=tmp)
-            xp.add(tmp, xp.multiply(grad, c_g, out=tmp2), out=tmp)
-            xp.sqrt(v, out=tmp2)
-            xp.multiply(tmp2, inv_sqrt_bias, out=tmp2)
-            xp.add(tmp2, epsilon, out=tmp2)
-            xp.divide(tmp, tmp2, out=tmp)
-            xp.multiply(tmp, learning_rate, out=tmp)
-            xp.subtract(weight, tmp, out=weight)
+        return {"learning_rate": learning_rate, "one_minus_beta_1": 1.0 - beta_1,
+                "one_minus_beta_2": 1.0 - beta_2, "epsilon": float(self.epsilon),
+                "c_m": u_t_1 / (1.0 - u_product_t * u_t_1),
+                "c_g": (1.0 - u_t) / (1.0 - u_product_t),
+                "inv_sqrt_bias": 1.0 / math.sqrt(1.0 - beta_2 ** t)}

@@ -4,8 +4,16 @@ decay, configs.
 Every update runs in place on the backend's arrays (weights and per-weight state), with the
 step's coefficients (learning rate, bias corrections) computed once per step as Python floats
 from a host-side step count, so a training step never waits on the device.
+
+The built-in optimizers name a backend ``optimizer_step`` (``_fused_step``; the equations are
+in backends/numpy_optimizers.py). From their first update on, they keep the trainable
+variables and their slots in flat buffers (flat_buffers.py, one per dtype) and update each
+buffer with one ``optimizer_step``; a step that cannot be flat (a gradient is None, or
+``apply`` gets other variables than the optimizer was built with) updates variable by variable
+with the same equations.
 """
 import inspect
+import operator
 import re
 import warnings
 
@@ -16,6 +24,7 @@ from ..autograd import Tensor
 from ..backends import current as _backend
 from ..variables import Variable
 from . import schedules
+from .flat_buffers import FlatBuffer
 from .schedules import LearningRateSchedule
 
 
@@ -114,6 +123,10 @@ class Optimizer:
     """
 
     _config_keys = ()  # the hyperparameters of a subclass, added to get_config()
+    _fused_step = None  # the backend optimizer_step of a subclass (with _slot_lists, _hyper)
+    # None: flat buffers where the backend says they pay off (flat_update_pays_off); True:
+    # always; False: never (every update variable by variable, as before flat buffers)
+    flat_buffers = None
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, use_ema=False, ema_momentum=0.99,
@@ -167,6 +180,8 @@ class Optimizer:
         self._exclude_from_weight_decay = set()
         self._exclude_from_weight_decay_pattern = None
         self._weight_decay_cache = {}
+        self._flat_groups = None  # per dtype: _FlatGroup, built at the first flat update
+        self._flat_pays_off = None  # (distinct variables, the backend's answer), once built
         self._iterations = self._add_host_scalar(0, "int64", "iteration")
         self._learning_rate = None
         self._set_learning_rate(learning_rate, construct=True)
@@ -380,21 +395,134 @@ class Optimizer:
             warnings.warn(f"Gradients do not exist for variables {missing} when minimizing the "
                           "loss. If using `model.compile()`, did you forget to provide a `loss` "
                           "argument?", stacklevel=2)
-        if self.loss_scale_factor is not None:
-            scale = float(self.loss_scale_factor)  # a NumPy float64 would upcast float32 grads
-            kept_grads = [g / scale for g in kept_grads]
-        kept_grads = self._clip_gradients(kept_grads)
-        learning_rate = self._step_learning_rate()
-        self._apply_weight_decay(kept_vars, learning_rate)
-        self._update_step(kept_grads, kept_vars, learning_rate)
+        if self._can_update_flat(kept_vars):
+            self._apply_flat(kept_grads)
+        else:
+            self._apply_per_variable(kept_grads, kept_vars)
         self._iterations.set_host(self._iterations.host + 1)
         for variable in kept_vars:
             if variable.constraint is not None:
                 variable.value = variable.constraint(Tensor(variable.value)).value
 
+    def _apply_per_variable(self, grads, variables):
+        if self.loss_scale_factor is not None:
+            scale = float(self.loss_scale_factor)  # a NumPy float64 would upcast float32 grads
+            grads = [g / scale for g in grads]
+        grads = self._clip_gradients(grads)
+        learning_rate = self._step_learning_rate()
+        self._apply_weight_decay(variables, learning_rate)
+        self._update_step(grads, variables, learning_rate)
+
     def _update_step(self, grads, variables, learning_rate):
+        if self._fused_step is None:
+            for grad, variable in zip(grads, variables):
+                self.update_step(grad, variable, learning_rate)
+            return
+        backend = _backend()
+        hyper = self._hyper(learning_rate)
+        slot_lists = self._slot_lists()
         for grad, variable in zip(grads, variables):
-            self.update_step(grad, variable, learning_rate)
+            index = self._get_variable_index(variable)
+            weight = variable.value
+            slots = tuple(None if slot is None else slot[index].value for slot in slot_lists)
+            backend.optimizer_step(self._fused_step, weight, grad, slots, hyper,
+                                   lambda which, like=weight: self._scratch(like, which))
+
+    def _slot_lists(self):
+        """The per-variable slot lists in the order of the backend step's slots (None for a
+        slot the configuration does not use)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `_slot_lists`.")
+
+    def _hyper(self, learning_rate):
+        """The backend step's scalars for this update (called once per update)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `_hyper`.")
+
+    # ---- flat buffers -----------------------------------------------------------------------
+
+    def _can_update_flat(self, variables):
+        """Whether this update can run over the flat buffers: a built-in step, every variable
+        the optimizer was built with, in order, each with a gradient."""
+        built = self._trainable_variables
+        return (self._fused_step is not None and self._flat_wanted()
+                and type(self)._update_step is Optimizer._update_step
+                and len(variables) == len(built)
+                and all(map(operator.is_, variables, built)))
+
+    def _flat_wanted(self):
+        if self.flat_buffers is False:
+            return False
+        if self._flat_pays_off is None:
+            variables = self._trainable_variables
+            # a variable listed twice is updated twice per step: only per variable
+            distinct = len(self._variable_index) == len(variables)
+            self._flat_pays_off = (distinct, distinct and _backend().flat_update_pays_off(
+                [v.size for v in variables]))
+        distinct, pays_off = self._flat_pays_off
+        return distinct and (self.flat_buffers or pays_off)
+
+    def _flat(self):
+        """The flat groups (one per dtype), built at the first flat update and re-homed when
+        another optimizer took their variables."""
+        if self._flat_groups is None:
+            by_dtype = {}
+            for index, variable in enumerate(self._trainable_variables):
+                by_dtype.setdefault(variable.value.dtype, []).append(index)
+            slot_lists = self._slot_lists()
+            self._flat_groups = [_FlatGroup(self, indices, dtype, slot_lists)
+                                 for dtype, indices in by_dtype.items()]
+        for group in self._flat_groups:
+            if not group.weights.homed:
+                group.weights.home()
+        return self._flat_groups
+
+    def _apply_flat(self, grads):
+        """``_apply_per_variable`` over the flat buffers: the same operations on the same
+        elements, except the sums of clipnorm and global_clipnorm (see docs/optimizers.md)."""
+        backend = _backend()
+        xp = backend.xp
+        groups = self._flat()
+        for group in groups:
+            group.weights.gather([grads[i] for i in group.indices], group.grad)
+        if self.loss_scale_factor is not None:
+            scale = float(self.loss_scale_factor)
+            for group in groups:
+                xp.divide(group.grad, scale, out=group.grad)
+        self._clip_flat(groups)
+        learning_rate = self._step_learning_rate()
+        if self.weight_decay is not None:
+            keep = 1.0 - float(self.weight_decay) * learning_rate
+            for group in groups:
+                for run in group.decay_runs:
+                    xp.multiply(group.weights.array[run], keep, out=group.weights.array[run])
+        hyper = self._hyper(learning_rate)
+        for group in groups:
+            weights = group.weights.array
+            backend.optimizer_step(self._fused_step, weights, group.grad, group.slot_arrays(),
+                                   hyper, lambda which, like=weights: self._scratch(like, which))
+
+    def _clip_flat(self, groups):
+        xp = _backend().xp
+        if self.clipnorm and self.clipnorm > 0:
+            clipnorm = float(self.clipnorm)
+            for group in groups:
+                if group.weights.size == 0:
+                    continue
+                squares = xp.square(group.grad, out=self._scratch(group.grad))
+                norms = xp.sqrt(xp.add.reduceat(squares, group.segment_starts()))
+                scales = clipnorm / xp.maximum(norms, clipnorm)
+                xp.take(scales, group.segment_ids(), out=squares)
+                xp.multiply(group.grad, squares, out=group.grad)
+        elif self.global_clipnorm and self.global_clipnorm > 0:
+            clipnorm = float(self.global_clipnorm)
+            norm = xp.sqrt(sum(xp.sum(xp.square(g.grad, out=self._scratch(g.grad)), dtype=g.dtype)
+                               for g in groups))
+            scale = clipnorm / xp.maximum(norm, clipnorm) + (norm - norm)
+            for group in groups:
+                xp.multiply(group.grad, scale.astype(group.dtype), out=group.grad)
+        elif self.clipvalue and self.clipvalue > 0:
+            clipvalue = float(self.clipvalue)
+            for group in groups:
+                xp.clip(group.grad, -clipvalue, clipvalue, out=group.grad)
 
     def update_step(self, gradient, variable, learning_rate):
         raise NotImplementedError(f"{type(self).__name__} must implement `update_step`.")
@@ -482,13 +610,6 @@ class Optimizer:
         return f"<{type(self).__name__} name={self.name} learning_rate={self.learning_rate:g}>"
 
 
-def _moving_average(xp, state, value, rate, tmp):
-    """``state += (value - state) * rate`` in place, with ``tmp`` as scratch."""
-    xp.subtract(value, state, out=tmp)
-    xp.multiply(tmp, rate, out=tmp)
-    xp.add(state, tmp, out=state)
-
-
 def _epsilon(epsilon):
     """Keras 2's ``epsilon=None``: the fuzz factor ``gkeras.config.epsilon()``."""
     return _config.epsilon() if epsilon is None else epsilon
@@ -502,3 +623,41 @@ def _checked_flag(optimizer, name, value, keras2_argument):
                          f"In Keras 2.2.4 this position held `{keras2_argument}`: pass "
                          f"{keras2_argument}={value!r} by keyword.")
     return value
+
+
+class _FlatGroup:
+    """An optimizer's variables of one dtype (``indices`` into its variable list): their
+    weights, each slot and the gathered gradients in flat buffers of one layout."""
+
+    def __init__(self, optimizer, indices, dtype, slot_lists):
+        variables = [optimizer._trainable_variables[i] for i in indices]
+        self.indices = indices
+        self.dtype = numpy.dtype(dtype)
+        self.weights = FlatBuffer(variables, dtype)
+        self.slots = [None if slot is None else FlatBuffer([slot[i] for i in indices], dtype)
+                      for slot in slot_lists]
+        self.grad = _backend().xp.empty((self.weights.size,), dtype=self.dtype)
+        self.decay_runs = self.weights.runs(optimizer._use_weight_decay(v) for v in variables)
+        self._starts = self._ids = None
+
+    def slot_arrays(self):
+        return tuple(None if slot is None else slot.array for slot in self.slots)
+
+    def _nonempty(self):
+        offsets = self.weights.offsets
+        return [i for i in range(len(self.indices)) if offsets[i + 1] > offsets[i]]
+
+    def segment_starts(self):
+        """The offset of each non-empty variable (for ``add.reduceat``), a backend array."""
+        if self._starts is None:
+            starts = self.weights.offsets[self._nonempty()]
+            self._starts = _backend().asarray(starts.astype(numpy.int64))
+        return self._starts
+
+    def segment_ids(self):
+        """For each element, the index of its variable among the non-empty ones."""
+        if self._ids is None:
+            sizes = numpy.diff(self.weights.offsets)[self._nonempty()]
+            ids = numpy.repeat(numpy.arange(len(sizes), dtype=numpy.int32), sizes)
+            self._ids = _backend().asarray(ids)
+        return self._ids

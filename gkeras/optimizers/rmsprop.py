@@ -1,5 +1,4 @@
 """The RMSprop optimizer."""
-from ..backends import current as _backend
 from .optimizer import Optimizer, _epsilon
 
 
@@ -31,32 +30,13 @@ class RMSprop(Optimizer):
             self._average_gradients = self.add_optimizer_variables(variables,
                                                                    "average_gradient")
 
-    def _update_step(self, grads, variables, learning_rate):
-        xp = _backend().xp
-        rho, keep, epsilon = float(self.rho), 1.0 - float(self.rho), float(self.epsilon)
-        for grad, variable in zip(grads, variables):
-            weight = variable.value
-            index = self._get_variable_index(variable)
-            velocity = self._velocities[index].value
-            tmp = xp.square(grad, out=self._scratch(weight))
-            xp.multiply(tmp, keep, out=tmp)
-            xp.multiply(velocity, rho, out=velocity)
-            xp.add(velocity, tmp, out=velocity)
-            if self.centered:
-                average = self._average_gradients[index].value
-                xp.multiply(average, rho, out=average)
-                xp.add(average, xp.multiply(grad, keep, out=tmp), out=average)
-                xp.square(average, out=tmp)
-                xp.subtract(velocity, tmp, out=tmp)
-                xp.add(tmp, epsilon, out=tmp)
-            else:
-                xp.add(velocity, epsilon, out=tmp)
-            xp.sqrt(tmp, out=tmp)
-            increment = xp.divide(grad, tmp, out=tmp)
-            xp.multiply(increment, learning_rate, out=increment)
-            if self.momentum > 0:
-                momentum = self._momentums[index].value
-                xp.multiply(momentum, float(self.momentum), out=momentum)
-                xp.add(momentum, increment, out=momentum)
-                increment = momentum
-            xp.subtract(weight, increment, out=weight)
+    _fused_step = "rmsprop"
+
+    def _slot_lists(self):
+        return (self._velocities, self._momentums if self.momentum > 0 else None,
+                self._average_gradients if self.centered else None)
+
+    def _hyper(self, learning_rate):
+        return {"learning_rate": learning_rate, "rho": float(self.rho),
+                "one_minus_rho": 1.0 - float(self.rho), "epsilon": float(self.epsilon),
+                "momentum": float(self.momentum), "centered": int(bool(self.centered))}

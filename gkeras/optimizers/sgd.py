@@ -1,5 +1,4 @@
 """The SGD optimizer (with optional Nesterov momentum)."""
-from ..backends import current as _backend
 from .optimizer import Optimizer, _checked_flag
 
 
@@ -26,20 +25,11 @@ class SGD(Optimizer):
         if self.momentum != 0:
             self.momentums = self.add_optimizer_variables(variables, "momentum")
 
-    def _update_step(self, grads, variables, learning_rate):
-        xp = _backend().xp
-        momentum = self.momentum
-        for grad, variable in zip(grads, variables):
-            weight = variable.value
-            step = xp.multiply(grad, learning_rate, out=self._scratch(weight))  # lr * g
-            if momentum == 0:
-                xp.subtract(weight, step, out=weight)
-                continue
-            velocity = self.momentums[self._get_variable_index(variable)].value
-            xp.multiply(velocity, momentum, out=velocity)
-            xp.subtract(velocity, step, out=velocity)
-            if self.nesterov:
-                xp.subtract(weight, step, out=weight)
-                xp.add(weight, xp.multiply(velocity, momentum, out=step), out=weight)
-            else:
-                xp.add(weight, velocity, out=weight)
+    _fused_step = "sgd"
+
+    def _slot_lists(self):
+        return (self.momentums if self.momentum != 0 else None,)
+
+    def _hyper(self, learning_rate):
+        return {"learning_rate": learning_rate, "momentum": self.momentum,
+                "nesterov": int(bool(self.nesterov))}

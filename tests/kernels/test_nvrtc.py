@@ -103,7 +103,9 @@ def test_every_kernel_has_an_instance_per_element_type():
         "simple_rnn_step_forward", "simple_rnn_step_backward", "embedding_gradient",
         "moments_partial", "moments_combine", "chunk_sums_combine", "batch_norm_forward",
         "batch_norm_backward_partial", "batch_norm_backward", "layer_norm_forward",
-        "layer_norm_row_partial", "layer_norm_column_partial", "layer_norm_backward"}
+        "layer_norm_row_partial", "layer_norm_column_partial", "layer_norm_backward",
+        "sgd_update", "rmsprop_update", "adagrad_update", "adadelta_update", "adam_update",
+        "adamax_update", "nadam_update"}
 
 
 def test_a_compile_error_fails_with_the_nvrtc_log(nvrtc):

@@ -5,6 +5,7 @@ import threading
 import numpy
 
 from .. import kernels
+from .cupy_elementwise import ElementwiseKernels
 from .numpy_backend import NumpyBackend
 from .numpy_rnn import ACTIVATIONS
 
@@ -31,7 +32,7 @@ def import_cupy():
     return cupy
 
 
-class CupyBackend(NumpyBackend):
+class CupyBackend(ElementwiseKernels, NumpyBackend):
     """Same primitives on the GPU. ``xp`` may be injected (tests run this code on NumPy)."""
 
     name = "cupy"

@@ -6,6 +6,7 @@ import numpy
 
 from .. import kernels
 from . import numpy_optimizers
+from .cupy_elementwise import ElementwiseKernels
 from .numpy_backend import NumpyBackend
 from .numpy_rnn import ACTIVATIONS
 
@@ -32,7 +33,7 @@ def import_cupy():
     return cupy
 
 
-class CupyBackend(NumpyBackend):
+class CupyBackend(ElementwiseKernels, NumpyBackend):
     """Same primitives on the GPU. ``xp`` may be injected (tests run this code on NumPy)."""
 
     name = "cupy"

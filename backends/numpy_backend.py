@@ -4,8 +4,8 @@ import sys
 
 import numpy
 
-from . import (blas_threads, numpy_conv, numpy_norm, numpy_optimizers, numpy_pool, numpy_rnn,
-               rnn_loops)
+from . import (blas_threads, numpy_conv, numpy_elementwise, numpy_norm, numpy_optimizers,
+               numpy_pool, numpy_rnn, rnn_loops)
 
 # Python floats, not NumPy float64 scalars, so float32 arrays stay float32
 _TWO_OVER_SQRT_PI = 1.1283791670955126
@@ -375,3 +375,37 @@ class NumpyBackend:
 
     def simple_rnn_backward(self, *args):
         return self._time_loop(rnn_loops.simple_rnn_backward, *args)
+
+    # --- fused elementwise chains (contract: backends/numpy_elementwise.py) -----------------
+    def bias_activation(self, z, bias, activation):
+        """``act(z + bias)`` in place on the fresh (rows, d) matrix product ``z``."""
+        return numpy_elementwise.bias_activation(self.xp, z, bias, activation)
+
+    def activation_backward(self, dy, y, activation):
+        """``dy`` times the activation's derivative, computed from its output ``y``."""
+        return numpy_elementwise.activation_backward(self.xp, dy, y, activation)
+
+    def softmax_rows(self, z):
+        return numpy_elementwise.softmax_rows(self.xp, z)
+
+    def softmax_rows_backward(self, dy, y):
+        return numpy_elementwise.softmax_rows_backward(self.xp, dy, y)
+
+    def softmax_crossentropy(self, logits, target):
+        """``(loss, log_prob)`` per row of soft or one-hot targets."""
+        return numpy_elementwise.softmax_crossentropy(self.xp, logits, target)
+
+    def softmax_crossentropy_backward(self, log_prob, target, g):
+        return numpy_elementwise.softmax_crossentropy_backward(self.xp, log_prob, target, g)
+
+    def sparse_softmax_crossentropy(self, logits, labels):
+        """``(loss, log_prob)`` per row of int64 labels."""
+        return numpy_elementwise.sparse_softmax_crossentropy(self.xp, logits, labels)
+
+    def sparse_softmax_crossentropy_backward(self, log_prob, labels, g):
+        return numpy_elementwise.sparse_softmax_crossentropy_backward(self.xp, log_prob,
+                                                                      labels, g)
+
+    def dropout_multiplier(self, u, rate):
+        """Uniform draws ``u`` turned in place into inverted dropout's multiplier."""
+        return numpy_elementwise.dropout_multiplier(self.xp, u, rate)

@@ -24,7 +24,10 @@ def is_recording():
 class Tensor:
     """An eager value on the active backend, possibly a node of the recorded graph."""
 
-    __slots__ = ("value", "requires_grad", "_parents", "_backward", "_keras_mask", "__weakref__")
+    # _keras_logits: on a softmax or sigmoid output, ('softmax' | 'sigmoid', logits Tensor),
+    # from which the crossentropy losses compute (as Keras 3 on TensorFlow)
+    __slots__ = ("value", "requires_grad", "_parents", "_backward", "_keras_mask",
+                 "_keras_logits", "__weakref__")
     # Make NumPy defer to our reflected operators (np.float32(2) * tensor -> Tensor).
     __array_ufunc__ = None
 
@@ -34,6 +37,7 @@ class Tensor:
         self._parents = None
         self._backward = None
         self._keras_mask = None
+        self._keras_logits = None
 
     @property
     def shape(self):

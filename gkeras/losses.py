@@ -165,9 +165,13 @@ def _log_softmax(xp, logits, axis):
 
 
 def _categorical_crossentropy_op(target, output, from_logits, axis):
-    """``-sum(target * log_prob, axis)`` as one op; its backward needs no extra graph."""
+    """``-sum(target * log_prob, axis)`` as one op; its backward needs no extra graph.
+    From logits along the last axis: the backend's fused softmax-crossentropy, whose
+    backward is ``(p - y)`` times the upstream gradient in one pass."""
     xp = _xp()
     t, o = target.value, output.value
+    if from_logits and axis % o.ndim == o.ndim - 1:
+        return _softmax_crossentropy_rows(target, output)
     if from_logits:
         log_prob = _log_softmax(xp, o, axis)
 
@@ -187,6 +191,34 @@ def _categorical_crossentropy_op(target, output, from_logits, axis):
     return result(-xp.sum(t * log_prob, axis=axis), (target, output), backward)
 
 
+def _softmax_crossentropy_rows(target, logits):
+    backend = _backend()
+    d = logits.shape[-1]
+    t2, z2 = target.value.reshape(-1, d), logits.value.reshape(-1, d)
+    loss, log_prob = backend.softmax_crossentropy(z2, t2)
+
+    def backward(g):
+        g = g.reshape(-1)
+        return (-g[:, None] * log_prob if target.requires_grad else None,
+                backend.softmax_crossentropy_backward(log_prob, t2, g).reshape(logits.shape)
+                if logits.requires_grad else None)
+    return result(loss.reshape(logits.shape[:-1]), (target, logits), backward)
+
+
+def _logits_of(kind, y_pred, from_logits, fn_name):
+    """The logits a ``kind`` activation ('softmax', 'sigmoid') left on ``y_pred``, and
+    ``from_logits`` True; else ``y_pred`` and ``from_logits`` unchanged (Keras 3 on
+    TensorFlow: its ``_get_logits``)."""
+    tag = y_pred._keras_logits if isinstance(y_pred, Tensor) else None
+    if tag is None or tag[0] != kind or tag[1].shape != y_pred.shape:
+        return y_pred, from_logits
+    if from_logits:
+        warnings.warn(f"`{fn_name}` received `from_logits=True`, but the `output` argument "
+                      f"was produced by a {kind} activation and thus does not represent "
+                      "logits. Was this intended?", stacklevel=3)
+    return tag[1], True
+
+
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Crossentropy of one-hot (or soft) ``y_true`` against probabilities or logits."""
     if isinstance(axis, bool) or not isinstance(axis, int):
@@ -203,6 +235,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         num_classes = y_true.shape[axis]
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
     _check_same_shape("categorical_crossentropy", y_true, y_pred)
+    if y_pred.ndim and axis % y_pred.ndim == y_pred.ndim - 1:
+        y_pred, from_logits = _logits_of("softmax", y_pred, from_logits,
+                                         "categorical_crossentropy")
     return _categorical_crossentropy_op(y_true, y_pred, from_logits, axis)
 
 
@@ -219,23 +254,24 @@ def _integer_labels(fn_name, labels, num_classes):
 
 
 def _sparse_categorical_crossentropy_op(labels, output, from_logits):
-    """``-log_prob[label]`` along the last axis as one op."""
+    """``-log_prob[label]`` along the last axis as one op; from logits, the backend's fused
+    softmax-crossentropy (backward ``p - one_hot`` times the upstream gradient)."""
     xp = _xp()
     o = output.value
-
-    def one_hot():
-        return labels[..., None] == xp.arange(o.shape[-1])
     if from_logits:
-        log_prob = _log_softmax(xp, o, -1)
+        backend = _backend()
+        d = o.shape[-1]
+        flat = labels.reshape(-1)
+        loss, log_prob = backend.sparse_softmax_crossentropy(o.reshape(-1, d), flat)
+        return result(loss.reshape(o.shape[:-1]), (output,), lambda g: (
+            backend.sparse_softmax_crossentropy_backward(log_prob, flat, g.reshape(-1))
+            .reshape(o.shape),))
+    total, probs, inside, clipped, log_prob = _normalized_log_probs(xp, o, -1)
 
-        def grad_output(g):
-            return g * (xp.exp(log_prob) - one_hot().astype(o.dtype))
-    else:
-        total, probs, inside, clipped, log_prob = _normalized_log_probs(xp, o, -1)
-
-        def grad_output(g):
-            grad_probs = xp.where(one_hot() & inside, -1 / clipped, 0) * g
-            return (grad_probs - xp.sum(grad_probs * probs, axis=-1, keepdims=True)) / total
+    def grad_output(g):
+        one_hot = labels[..., None] == xp.arange(o.shape[-1])
+        grad_probs = xp.where(one_hot & inside, -1 / clipped, 0) * g
+        return (grad_probs - xp.sum(grad_probs * probs, axis=-1, keepdims=True)) / total
 
     picked = xp.take_along_axis(log_prob, labels[..., None], axis=-1)[..., 0]
     return result(-picked, (output,), lambda g: (grad_output(g[..., None]),))
@@ -252,7 +288,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         raise ValueError("sparse_categorical_crossentropy: y_pred must be at least rank 1. "
                          f"Received: y_pred.shape={y_pred.shape}.")
     axis = axis % y_pred.ndim
-    if axis != y_pred.ndim - 1:
+    if axis == y_pred.ndim - 1:
+        y_pred, from_logits = _logits_of("softmax", y_pred, from_logits,
+                                         "sparse_categorical_crossentropy")
+    else:
         y_pred = ops.transpose(y_pred, [i for i in range(y_pred.ndim) if i != axis] + [axis])
     if tuple(labels.shape) != y_pred.shape[:-1]:
         raise ValueError(
@@ -304,6 +343,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     _check_same_shape("binary_crossentropy", y_true, y_pred)
+    y_pred, from_logits = _logits_of("sigmoid", y_pred, from_logits, "binary_crossentropy")
     return ops.mean(_binary_crossentropy_op(y_true, y_pred, from_logits), axis=axis)
 
 

@@ -16,7 +16,8 @@ import re
 
 import numpy
 
-SOURCES = ("conv.cu", "pooling.cu", "rnn.cu", "normalization.cu", "optimizers.cu")
+SOURCES = ("conv.cu", "pooling.cu", "rnn.cu", "normalization.cu", "optimizers.cu",
+           "elementwise.cu")
 # The element types every kernel is instantiated for, and their C++ names.
 ELEMENT_TYPES = {numpy.dtype("float32"): "float", numpy.dtype("float64"): "double"}
 COMPILE_OPTIONS = ("--std=c++17",)

@@ -455,6 +455,29 @@ def _layer_norm_cases():
     return cases
 
 
+_NP_ACTIVATIONS = {"linear": lambda z: z, "relu": lambda z: np.maximum(z, 0),
+                   "sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh,
+                   "softmax": _np_softmax}
+
+
+def _dense_cases():
+    cases = []
+    for activation, act in _NP_ACTIVATIONS.items():
+        cases.append(Case(lambda x, k, b, a=activation: ops.dense_bias_activation(x, k, b, a),
+                          [normal(3, 4), normal(4, 5), normal(5)],
+                          lambda x, k, b, f=act: f(x @ k + b), label=activation))
+    cases += [Case(lambda x, k, b: ops.dense_bias_activation(x, k, b, "tanh"),
+                   [normal(2, 3, 4), normal(4, 5), normal(5)],
+                   lambda x, k, b: np.tanh(x @ k + b), label="rank 3 tanh"),
+              Case(lambda x, k: ops.dense_bias_activation(x, k, None, "sigmoid"),
+                   [normal(4), normal(4, 3)], lambda x, k: 1 / (1 + np.exp(-(x @ k))),
+                   label="rank 1, no bias, sigmoid"),
+              Case(lambda x, k, b: ops.dense_bias_activation(x, k, b, "softmax"),
+                   [normal(2, 3, 4), normal(4, 5), normal(5)],
+                   lambda x, k, b: _np_softmax(x @ k + b), label="rank 3 softmax")]
+    return cases
+
+
 TABLE = {
     "add": _binary_cases(ops.add, np.add),
     "subtract": _binary_cases(ops.subtract, np.subtract),
@@ -620,6 +643,7 @@ TABLE = {
     "gru": _recurrent_cases("gru", 3, reset_after=True) +
            _recurrent_cases("gru", 3, reset_after=False),
     "simple_rnn": _recurrent_cases("simple_rnn", 1),
+    "dense_bias_activation": _dense_cases(),
 }
 
 # Ops whose gradient is not a finite-difference matter; tested by hand below.

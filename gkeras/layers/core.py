@@ -6,6 +6,7 @@ import numpy
 
 from .. import activations, config, constraints, initializers, ops, regularizers
 from ..backends import current as _backend
+from ..ops.fused import dropout_multiplier
 from .base import InputSpec, KerasTensor, Layer, Node
 
 
@@ -116,8 +117,10 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs):
-        out = ops.linear(inputs, self.kernel, self.bias)
-        return out if self.activation is activations.linear else self.activation(out)
+        fused = _FUSED_ACTIVATIONS.get(self.activation)
+        if fused is not None:  # one op: GEMM, bias and activation, one backward pass
+            return ops.dense_bias_activation(inputs, self.kernel, self.bias, fused)
+        return self.activation(ops.linear(inputs, self.kernel, self.bias))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -134,6 +137,12 @@ class Dense(Layer):
                                                self.activity_regularizer),
                 "kernel_constraint": _maybe(constraints.serialize, self.kernel_constraint),
                 "bias_constraint": _maybe(constraints.serialize, self.bias_constraint)}
+
+
+# the activations ops.dense_bias_activation computes itself (each exactly as its function)
+_FUSED_ACTIVATIONS = {activations.linear: "linear", activations.relu: "relu",
+                      activations.sigmoid: "sigmoid", activations.tanh: "tanh",
+                      activations.softmax: "softmax"}
 
 
 def _maybe(fn, value):
@@ -182,9 +191,9 @@ class Dropout(Layer):
             shape = tuple(s if n is None else n for s, n in zip(shape, self.noise_shape))
         if self.rate == 1:
             return inputs * 0.0
-        keep = self._rng.random(shape, dtype=inputs.dtype) >= self.rate
-        # A NumPy scalar, not a 0-d array: CuPy refuses host arrays in device arithmetic.
-        scale = keep * numpy.dtype(inputs.dtype).type(1.0 / (1.0 - self.rate))
+        # the draws become the multiplier (0 or 1 / (1 - rate)) in place: one array, and the
+        # backward is one multiply by it
+        scale = dropout_multiplier(self._rng.random(shape, dtype=inputs.dtype), self.rate)
         return ops.multiply(inputs, scale)
 
     def compute_output_shape(self, input_shape):

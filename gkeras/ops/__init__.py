@@ -7,7 +7,8 @@ with the active backend's array module, and records its backward closure when a
 ``core`` holds conversion, creation and shape ops, ``math`` elementwise, linear-algebra and
 reduction ops, ``nn`` the activation ops, ``convolution`` the convolution ops, ``pooling``
 max and average pooling, ``recurrent`` the LSTM, GRU and SimpleRNN sequence ops,
-``normalization`` batch and layer normalization, ``random`` random draws; all are
+``normalization`` batch and layer normalization, ``random`` random draws, ``fused``
+``dense_bias_activation`` (a Dense layer's whole forward as one op); all are
 re-exported here.
 """
 from ..autograd import Tensor
@@ -15,6 +16,8 @@ from .core import *  # noqa: F401,F403
 from .core import __all__ as _core_names
 from .convolution import *  # noqa: F401,F403
 from .convolution import __all__ as _convolution_names
+from .fused import *  # noqa: F401,F403
+from .fused import __all__ as _fused_names
 from .math import *  # noqa: F401,F403
 from .math import __all__ as _math_names
 from .nn import *  # noqa: F401,F403
@@ -32,7 +35,7 @@ from .math import (abs, add, divide, equal, greater, greater_equal, less, less_e
                    multiply, negative, not_equal, power, subtract)
 
 __all__ = (_core_names + _math_names + _nn_names + _convolution_names + _pooling_names +
-           _recurrent_names + _normalization_names + _random_names)
+           _recurrent_names + _normalization_names + _random_names + _fused_names)
 
 # --- operators on Tensor -------------------------------------------------------------------
 

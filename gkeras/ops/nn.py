@@ -14,7 +14,17 @@ def _sigmoid(xp, x):
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
-sigmoid = _unary(_sigmoid, lambda xp, x, y: y * (1 - y))
+_sigmoid_op = _unary(_sigmoid, lambda xp, x, y: y * (1 - y))
+
+
+def sigmoid(x):
+    """``1 / (1 + exp(-x))``; the output keeps ``x`` as its logits (``_keras_logits``:
+    ``('sigmoid', x)``), from which ``binary_crossentropy`` computes, as Keras 3 on
+    TensorFlow."""
+    x = _t(x)
+    out = _sigmoid_op(x)
+    out._keras_logits = ("sigmoid", x)
+    return out
 
 
 def _softplus(xp, x):
@@ -33,6 +43,9 @@ def relu(x):
 # --- activations that are one op -----------------------------------------------------
 
 def softmax(x, axis=-1):
+    """The softmax along ``axis``; along the last axis the output keeps ``x`` as its logits
+    (``_keras_logits``: ``('softmax', x)``), from which the categorical crossentropies along
+    the last axis compute."""
     x = _t(x)
     xp = _xp()
     xv = x.value
@@ -42,7 +55,10 @@ def softmax(x, axis=-1):
     def backward(g):
         gy = g * out
         return (gy - out * xp.sum(gy, axis=axis, keepdims=True),)
-    return result(out, (x,), backward)
+    output = result(out, (x,), backward)
+    if isinstance(axis, int) and xv.ndim and axis % xv.ndim == xv.ndim - 1:
+        output._keras_logits = ("softmax", x)
+    return output
 
 
 def log_softmax(x, axis=-1):

@@ -105,7 +105,10 @@ def test_every_kernel_has_an_instance_per_element_type():
         "batch_norm_backward_partial", "batch_norm_backward", "layer_norm_forward",
         "layer_norm_row_partial", "layer_norm_column_partial", "layer_norm_backward",
         "sgd_update", "rmsprop_update", "adagrad_update", "adadelta_update", "adam_update",
-        "adamax_update", "nadam_update"}
+        "adamax_update", "nadam_update",
+        "bias_activation", "activation_backward", "softmax_rows", "softmax_rows_backward",
+        "softmax_crossentropy", "softmax_crossentropy_backward", "sparse_softmax_crossentropy",
+        "sparse_softmax_crossentropy_backward", "dropout_multiplier"}
 
 
 def test_a_compile_error_fails_with_the_nvrtc_log(nvrtc):

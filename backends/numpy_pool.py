@@ -29,6 +29,11 @@ def _geometry(x_shape, pool_size, strides, padding, channels_last):
     return oh, ow
 
 
+def output_hw(x_shape, pool_size, strides, padding, channels_last):
+    """``(oh, ow)`` of a pooling of ``x_shape``."""
+    return _geometry(x_shape, pool_size, strides, padding, channels_last)
+
+
 def _tiles_exactly(x_shape, pool_size, strides, padding, channels_last):
     ax_h, ax_w = _spatial_axes(channels_last)
     return (tuple(strides) == tuple(pool_size) and not any(padding[0]) and not any(padding[1])

@@ -4,6 +4,9 @@ import pytest
 
 from gkeras.backends.numpy_backend import NumpyBackend
 
+# every test twice: plain NumPy and the CPU extra's kernels (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("cpu_accel")
+
 # (x shape as (n, h, w, c), kernel_size, strides, dilation, padding ((pt, pb), (pl, pr)))
 GEOMETRIES = [
     ((2, 5, 7, 3), (3, 3), (1, 1), (1, 1), ((0, 0), (0, 0))),

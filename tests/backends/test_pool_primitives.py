@@ -7,6 +7,9 @@ import pytest
 from gkeras.backends import numpy_pool
 from gkeras.backends.numpy_backend import NumpyBackend
 
+# every test twice: plain NumPy and the CPU extra's kernels (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("cpu_accel")
+
 RNG = np.random.default_rng(7)
 B = NumpyBackend()
 

@@ -10,6 +10,8 @@ Both data formats share one kernel through 5-D views ``(n, c_outer, h, w, c_inne
 channels_last is ``(n, 1, h, w, c)``, channels_first ``(n, c, h, w, 1)``; the innermost loop
 runs over ``c_inner`` (contiguous for channels_last).
 """
+from math import inf
+
 import numba
 
 _jit = numba.njit(cache=True, nogil=True)
@@ -18,35 +20,31 @@ _jit = numba.njit(cache=True, nogil=True)
 @_jit
 def max_pool(x, kh, kw, sh, sw, pt, pl, y, argmax):
     """y, argmax (n, co, oh, ow, ci): each window's maximum and the offset i*kw + j of its
-    first winner; a NaN wins (the first one), padded positions are skipped."""
+    first winner, padded positions acting as -inf; a NaN wins (the first one). The NumPy
+    path's semantics exactly, windows of padding only included (-inf, offset 0)."""
     n, co, h, w, ci = x.shape
     oh, ow = y.shape[2], y.shape[3]
     for b in range(n):
         for c in range(co):
             for oy in range(oh):
                 for ox in range(ow):
-                    first = True
                     for i in range(kh):
                         r = oy * sh - pt + i
-                        if r < 0 or r >= h:
-                            continue
                         for j in range(kw):
                             q = ox * sw - pl + j
-                            if q < 0 or q >= w:
-                                continue
+                            inside = 0 <= r < h and 0 <= q < w
                             k = i * kw + j
-                            if first:
+                            if k == 0:
                                 for m in range(ci):
-                                    y[b, c, oy, ox, m] = x[b, c, r, q, m]
-                                    argmax[b, c, oy, ox, m] = k
-                                first = False
-                                continue
-                            for m in range(ci):
-                                v = x[b, c, r, q, m]
-                                best = y[b, c, oy, ox, m]
-                                if v > best or (v != v and best == best):
-                                    y[b, c, oy, ox, m] = v
-                                    argmax[b, c, oy, ox, m] = k
+                                    y[b, c, oy, ox, m] = x[b, c, r, q, m] if inside else -inf
+                                    argmax[b, c, oy, ox, m] = 0
+                            elif inside:  # a padded -inf never beats the running maximum
+                                for m in range(ci):
+                                    v = x[b, c, r, q, m]
+                                    best = y[b, c, oy, ox, m]
+                                    if v > best or (v != v and best == best):
+                                        y[b, c, oy, ox, m] = v
+                                        argmax[b, c, oy, ox, m] = k
 
 
 @_jit

@@ -73,6 +73,22 @@ def test_max_pool_and_backward_equal_the_numpy_path(values, geometry, channels_l
     np.testing.assert_array_equal(got, want)
 
 
+def test_max_pool_windows_of_padding_only_and_minus_inf_equal_the_numpy_path():
+    plain, compiled = backends()
+    x = RNG.standard_normal((2, 3, 4, 3))
+    x[0, 0, 0, :] = x[1, :, 1, 0] = -np.inf
+    for channels_last in LAYOUTS:
+        xl = x if channels_last else np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        for args in [((2, 2), (3, 3), ((3, 0), (1, 4)), channels_last),
+                     ((3, 2), (1, 2), ((2, 2), (1, 1)), channels_last)]:
+            y, argmax = plain.max_pool(xl, *args)
+            for got, want in zip(compiled.max_pool(xl, *args), (y, argmax)):
+                np.testing.assert_array_equal(got, want)
+            dy = RNG.standard_normal(y.shape)
+            np.testing.assert_array_equal(compiled.max_pool_backward(dy, argmax, xl.shape, *args),
+                                          plain.max_pool_backward(dy, argmax, xl.shape, *args))
+
+
 def test_max_pool_nan_wins_as_in_the_numpy_path():
     plain, compiled = backends()
     x = RNG.standard_normal((2, 5, 5, 3))

@@ -6,9 +6,9 @@ floating-point operations in the same order, so the results are the NumPy path's
 (except the sign of a zero, see ``numpy_accel``). Compiled on first use and cached on disk
 (``cache=True``): later processes load the machine code instead of compiling it.
 
-Both data formats share one kernel through 5-D views ``(n, c_outer, h, w, c_inner)``:
-channels_last is ``(n, 1, h, w, c)``, channels_first ``(n, c, h, w, 1)``; the innermost loop
-runs over ``c_inner`` (contiguous for channels_last).
+The convolution and pooling kernels are for channels_last arrays ``(n, h, w, c)``: their
+innermost loop runs over the contiguous channels (numpy_accel sends channels_first and
+few-channel arrays to the NumPy path, which is faster there).
 """
 from math import inf
 
@@ -19,107 +19,105 @@ _jit = numba.njit(cache=True, nogil=True)
 
 @_jit
 def max_pool(x, kh, kw, sh, sw, pt, pl, y, argmax):
-    """y, argmax (n, co, oh, ow, ci): each window's maximum and the offset i*kw + j of its
-    first winner, padded positions acting as -inf; a NaN wins (the first one). The NumPy
-    path's semantics exactly, windows of padding only included (-inf, offset 0)."""
-    n, co, h, w, ci = x.shape
-    oh, ow = y.shape[2], y.shape[3]
+    """y, argmax (n, oh, ow, c): each window's maximum and the offset i*kw + j of its first
+    winner, padded positions acting as -inf; a NaN wins (the first one). The NumPy path's
+    semantics exactly, windows of padding only included (-inf, offset 0). Offset by offset
+    over one output row at a time, as the NumPy path over whole slices."""
+    n, h, w, ch = x.shape
+    oh, ow = y.shape[1], y.shape[2]
     for b in range(n):
-        for c in range(co):
-            for oy in range(oh):
-                for ox in range(ow):
-                    for i in range(kh):
-                        r = oy * sh - pt + i
-                        for j in range(kw):
-                            q = ox * sw - pl + j
-                            inside = 0 <= r < h and 0 <= q < w
-                            k = i * kw + j
-                            if k == 0:
-                                for m in range(ci):
-                                    y[b, c, oy, ox, m] = x[b, c, r, q, m] if inside else -inf
-                                    argmax[b, c, oy, ox, m] = 0
-                            elif inside:  # a padded -inf never beats the running maximum
-                                for m in range(ci):
-                                    v = x[b, c, r, q, m]
-                                    best = y[b, c, oy, ox, m]
-                                    if v > best or (v != v and best == best):
-                                        y[b, c, oy, ox, m] = v
-                                        argmax[b, c, oy, ox, m] = k
+        for oy in range(oh):
+            for i in range(kh):
+                r = oy * sh - pt + i
+                row_inside = 0 <= r < h
+                for j in range(kw):
+                    k = i * kw + j
+                    for ox in range(ow):
+                        q = ox * sw - pl + j
+                        inside = row_inside and 0 <= q < w
+                        if k == 0:
+                            for m in range(ch):
+                                y[b, oy, ox, m] = x[b, r, q, m] if inside else -inf
+                                argmax[b, oy, ox, m] = 0
+                        elif inside:  # a padded -inf never beats the running maximum
+                            for m in range(ch):
+                                v = x[b, r, q, m]
+                                best = y[b, oy, ox, m]
+                                if v > best or (v != v and best == best):
+                                    y[b, oy, ox, m] = v
+                                    argmax[b, oy, ox, m] = k
 
 
 @_jit
 def max_pool_backward_disjoint(dy, argmax, kh, kw, sh, sw, pt, pl, dx):
-    """dx (n, co, h, w, ci), zeroed by the caller, for windows that do not overlap: every
-    position a window reads gets its output's gradient where it won, else 0."""
-    n, co, h, w, ci = dx.shape
-    oh, ow = dy.shape[2], dy.shape[3]
+    """dx (n, h, w, c), zeroed by the caller, for windows that do not overlap: every position
+    a window reads gets its output's gradient where it won, else 0."""
+    n, h, w, ch = dx.shape
+    oh, ow = dy.shape[1], dy.shape[2]
     for b in range(n):
-        for c in range(co):
-            for oy in range(oh):
-                for ox in range(ow):
-                    for i in range(kh):
-                        r = oy * sh - pt + i
-                        if r < 0 or r >= h:
+        for oy in range(oh):
+            for ox in range(ow):
+                for i in range(kh):
+                    r = oy * sh - pt + i
+                    if r < 0 or r >= h:
+                        continue
+                    for j in range(kw):
+                        q = ox * sw - pl + j
+                        if q < 0 or q >= w:
                             continue
-                        for j in range(kw):
-                            q = ox * sw - pl + j
-                            if q < 0 or q >= w:
-                                continue
-                            k = i * kw + j
-                            for m in range(ci):
-                                won = argmax[b, c, oy, ox, m] == k
-                                dx[b, c, r, q, m] = dy[b, c, oy, ox, m] if won else 0
+                        k = i * kw + j
+                        for m in range(ch):
+                            won = argmax[b, oy, ox, m] == k
+                            dx[b, r, q, m] = dy[b, oy, ox, m] if won else 0
 
 
 @_jit
 def max_pool_backward_overlapping(dy, argmax, kh, kw, sh, sw, pt, pl, dx):
-    """dx (n, co, h, w, ci), zeroed by the caller: each output's gradient added at its
-    winner, window offset by window offset (the NumPy path's order of additions)."""
-    n, co, h, w, ci = dx.shape
-    oh, ow = dy.shape[2], dy.shape[3]
+    """dx (n, h, w, c), zeroed by the caller: each output's gradient added at its winner,
+    window offset by window offset (the NumPy path's order of additions)."""
+    n, h, w, ch = dx.shape
+    oh, ow = dy.shape[1], dy.shape[2]
     for b in range(n):
-        for c in range(co):
-            for i in range(kh):
-                for j in range(kw):
-                    k = i * kw + j
-                    for oy in range(oh):
-                        r = oy * sh - pt + i
-                        if r < 0 or r >= h:
+        for i in range(kh):
+            for j in range(kw):
+                k = i * kw + j
+                for oy in range(oh):
+                    r = oy * sh - pt + i
+                    if r < 0 or r >= h:
+                        continue
+                    for ox in range(ow):
+                        q = ox * sw - pl + j
+                        if q < 0 or q >= w:
                             continue
-                        for ox in range(ow):
-                            q = ox * sw - pl + j
-                            if q < 0 or q >= w:
-                                continue
-                            for m in range(ci):
-                                if argmax[b, c, oy, ox, m] == k:
-                                    dx[b, c, r, q, m] += dy[b, c, oy, ox, m]
+                        for m in range(ch):
+                            if argmax[b, oy, ox, m] == k:
+                                dx[b, r, q, m] += dy[b, oy, ox, m]
 
 
 @_jit
 def col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, dx):
-    """dx (n, co, h, w, ci) from cols (n, co, oh, ow, kh, kw, ci): zeroed, then every window
-    entry added onto the input position it was copied from, kernel offset by kernel offset
-    (the order of the NumPy path's slice-adds)."""
-    n, co, h, w, ci = dx.shape
-    oh, ow = cols.shape[2], cols.shape[3]
+    """dx (n, h, w, c) from cols (n, oh, ow, kh, kw, c): zeroed, then every window entry
+    added onto the input position it was copied from, kernel offset by kernel offset (the
+    order of the NumPy path's slice-adds)."""
+    n, h, w, ch = dx.shape
+    oh, ow = cols.shape[1], cols.shape[2]
     for b in range(n):
-        for c in range(co):
-            for r in range(h):
-                for q in range(w):
-                    for m in range(ci):
-                        dx[b, c, r, q, m] = 0
-            for i in range(kh):
-                for j in range(kw):
-                    for oy in range(oh):
-                        r = oy * sh - pt + i * dh
-                        if r < 0 or r >= h:
+        for r in range(h):
+            for q in range(w):
+                for m in range(ch):
+                    dx[b, r, q, m] = 0
+        for i in range(kh):
+            for j in range(kw):
+                for oy in range(oh):
+                    r = oy * sh - pt + i * dh
+                    if r < 0 or r >= h:
+                        continue
+                    for ox in range(ow):
+                        q = ox * sw - pl + j * dw
+                        if q < 0 or q >= w:
                             continue
-                        for ox in range(ow):
-                            q = ox * sw - pl + j * dw
-                            if q < 0 or q >= w:
-                                continue
-                            for m in range(ci):
-                                dx[b, c, r, q, m] += cols[b, c, oy, ox, i, j, m]
+                        for m in range(ch):
+                            dx[b, r, q, m] += cols[b, oy, ox, i, j, m]
 
 
 @_jit

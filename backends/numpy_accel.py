@@ -23,6 +23,7 @@ import os
 import numpy
 
 _FLOATS = (numpy.dtype("float32"), numpy.dtype("float64"))
+MIN_CHANNELS = 8
 # activation name -> the kernels' code (derivatives from outputs, as numpy_rnn)
 _ACTIVATION_CODES = {"tanh": 0, "sigmoid": 1, "hard_sigmoid": 2, "relu": 3, "linear": 4,
                      "softsign": 5}
@@ -46,47 +47,43 @@ def _floats(*arrays):
     return all(a.dtype in _FLOATS for a in arrays) and len({a.dtype for a in arrays}) == 1
 
 
-def _five_d(a, channels_last):
-    """The kernels' (n, c_outer, h, w, c_inner) view of a 4-D array."""
-    return a[:, None] if channels_last else a[..., None]
+def _channels_last_with_channels(x, channels_last):
+    """The pooling and col2im kernels loop over channels innermost: they win on channels_last
+    arrays with at least ``MIN_CHANNELS`` channels (measured; NumPy is faster on fewer
+    channels and on channels_first)."""
+    return channels_last and x.shape[-1] >= MIN_CHANNELS
 
 
 def max_pool(kernels, x, pool_size, strides, padding, channels_last, out_hw):
-    if not _floats(x):
+    if not (_floats(x) and _channels_last_with_channels(x, channels_last)):
         return None
     (kh, kw), (sh, sw), ((pt, _), (pl, _)) = pool_size, strides, padding
-    n = x.shape[0]
-    c = x.shape[3] if channels_last else x.shape[1]
-    shape = (n,) + out_hw + (c,) if channels_last else (n, c) + out_hw
+    shape = (x.shape[0],) + tuple(out_hw) + (x.shape[3],)
     y = numpy.empty(shape, dtype=x.dtype)
     argmax = numpy.empty(shape, dtype=numpy.int32)
-    kernels.max_pool(_five_d(x, channels_last), kh, kw, sh, sw, pt, pl,
-                     _five_d(y, channels_last), _five_d(argmax, channels_last))
+    kernels.max_pool(x, kh, kw, sh, sw, pt, pl, y, argmax)
     return y, argmax
 
 
 def max_pool_backward(kernels, dy, argmax, x_shape, pool_size, strides, padding,
                       channels_last):
-    if not _floats(dy):
+    if not (_floats(dy) and _channels_last_with_channels(dy, channels_last)):
         return None
     (kh, kw), (sh, sw), ((pt, _), (pl, _)) = pool_size, strides, padding
     dx = numpy.zeros(tuple(x_shape), dtype=dy.dtype)
     # disjoint windows: each input position has one reader at most, written once
     step = kernels.max_pool_backward_disjoint if sh >= kh and sw >= kw else \
         kernels.max_pool_backward_overlapping
-    step(_five_d(dy, channels_last), _five_d(argmax, channels_last), kh, kw, sh, sw, pt, pl,
-         _five_d(dx, channels_last))
+    step(dy, argmax, kh, kw, sh, sw, pt, pl, dx)
     return dx
 
 
 def col2im(kernels, cols, x_shape, kernel_size, strides, dilation, padding, channels_last):
-    if not _floats(cols):
+    if not (_floats(cols) and _channels_last_with_channels(cols, channels_last)):
         return None
     (kh, kw), (sh, sw), (dh, dw), ((pt, _), (pl, _)) = kernel_size, strides, dilation, padding
     dx = numpy.empty(tuple(x_shape), dtype=cols.dtype)
-    # the kernels' (n, c_outer, oh, ow, kh, kw, c_inner) view of cols
-    cols7 = cols[:, None] if channels_last else cols.transpose(0, 1, 4, 5, 2, 3)[..., None]
-    kernels.col2im(cols7, kh, kw, sh, sw, dh, dw, pt, pl, _five_d(dx, channels_last))
+    kernels.col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, dx)
     return dx
 
 

@@ -1,6 +1,7 @@
 """The CPU extra's compiled kernels (backends/numpy_accel.py) give the plain NumPy path's
 results exactly (``array_equal``), on odd shapes, both data formats, strides, dilations and
-pads; and the extra is off without numba or with GKERAS_CPU_ACCEL=0."""
+pads; they run where they were measured to pay (channels_last, enough channels) and the extra
+is off without numba or with GKERAS_CPU_ACCEL=0."""
 import os
 import subprocess
 import sys
@@ -18,6 +19,11 @@ from test_conv_primitives import GEOMETRIES as CONV_GEOMETRIES  # noqa: E402
 from test_pool_primitives import GEOMETRIES as POOL_GEOMETRIES  # noqa: E402
 
 RNG = np.random.default_rng(3)
+
+
+@pytest.fixture(autouse=True)
+def kernels_on_every_channels_last_shape(monkeypatch):
+    monkeypatch.setattr(numpy_accel, "MIN_CHANNELS", 1)
 LAYOUTS = [True, False]
 DTYPES = ["float32", "float64"]
 
@@ -143,6 +149,38 @@ def test_lstm_step_backward_equals_the_numpy_path(activation, recurrent_activati
         outputs.append((dz, dc_prev, dh_carry if masked else None))
     for got, want in zip(outputs[1], outputs[0]):
         np.testing.assert_array_equal(got, want)
+
+
+class _Refusing:
+    """A kernels' module stand-in that records which kernel was asked for."""
+
+    def __init__(self):
+        self.asked = []
+
+    def __getattr__(self, name):
+        self.asked.append(name)
+        raise LookupError(name)
+
+
+def test_kernels_run_on_channels_last_with_enough_channels_only(monkeypatch):
+    monkeypatch.setattr(numpy_accel, "MIN_CHANNELS", 8)
+    backend = NumpyBackend()
+    backend.accel = refusing = _Refusing()
+    pool = ((2, 2), (2, 2), ((0, 0), (0, 0)))
+    conv = ((3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)))
+    for shape, channels_last in [((2, 6, 6, 7), True), ((2, 8, 6, 6), False)]:
+        x = RNG.standard_normal(shape)
+        y, argmax = backend.max_pool(x, *pool, channels_last)
+        backend.max_pool_backward(y, argmax, x.shape, *pool, channels_last)
+        cols = backend.im2col(x, *conv, channels_last)
+        backend.col2im(cols, x.shape, *conv, channels_last)
+    assert refusing.asked == []
+    x = RNG.standard_normal((2, 6, 6, 8))
+    with pytest.raises(LookupError):
+        backend.max_pool(x, *pool, True)
+    with pytest.raises(LookupError):
+        backend.col2im(backend.im2col(x, *conv, True), x.shape, *conv, True)
+    assert refusing.asked == ["max_pool", "col2im"]
 
 
 def test_kernels_are_off_for_other_dtypes_and_activations():

@@ -1,24 +1,27 @@
 """The optional CPU extra: compiled one-pass kernels for the NumPy backend's hot non-GEMM passes.
 
 ``pip install gkeras[cpu]`` installs numba; then ``NumpyBackend`` runs max pooling (forward
-and backward), col2im, the convolution's ReLU backward and the LSTM's backward gate step
-through the kernels of ``accel_kernels.py`` instead of several NumPy passes each. Without
-numba, or with the environment variable ``GKERAS_CPU_ACCEL=0``, nothing here is imported
-and the backend runs plain NumPy, as before.
+and backward) and col2im on channels_last arrays with at least ``MIN_CHANNELS`` channels, the
+convolution's ReLU backward and the LSTM's backward gate step through the kernels of
+``accel_kernels.py`` instead of several NumPy passes each. Without numba, or with the
+environment variable ``GKERAS_CPU_ACCEL=0``, nothing here imports numba and the backend runs
+plain NumPy, as before.
 
 The kernels do the NumPy path's floating-point operations in the same order, so every result
 equals the NumPy path's (``array_equal``); only the sign of a zero gradient may differ (NumPy
 multiplies a gradient by 0 where the kernels write +0). Each function below returns None
-where its kernel does not apply (a dtype other than float32/float64, an activation without a
-kernel); the backend then takes the NumPy path.
+where its kernel does not apply or was measured slower than NumPy (channels_first, few
+channels, a dtype other than float32/float64, an activation without a kernel); the backend
+then takes the NumPy path.
 
 Why numba and not numexpr (measured, see docs/performance.md): numexpr evaluates elementwise
 expressions only -- pooling, col2im and the gate step's blocks need indexing it cannot
-express -- and on the one pass it can express, the ReLU backward, it was 7x slower than NumPy.
-The forward LSTM step stays in NumPy: its tanh is SIMD-vectorized in NumPy but a scalar libm
-call in numba (5-10x slower there).
+express -- and on the one pass it can express, the ReLU backward, it was 3-7x slower than
+NumPy. The forward LSTM step stays in NumPy: its tanh is SIMD-vectorized in NumPy but a scalar
+libm call in numba (4.6-11x slower there).
 """
 import os
+import warnings
 
 import numpy
 
@@ -31,15 +34,20 @@ _ACTIVATION_CODES = {"tanh": 0, "sigmoid": 1, "hard_sigmoid": 2, "relu": 3, "lin
 
 def load():
     """The compiled kernels' module, or None: numba missing, or ``GKERAS_CPU_ACCEL=0``.
-    Importing it imports numba (~0.5 s); each kernel compiles on its first call (or loads
-    from numba's on-disk cache)."""
+    Importing it imports numba (about 0.4 s); each kernel compiles on its first call (or
+    loads from numba's on-disk cache)."""
     if os.environ.get("GKERAS_CPU_ACCEL", "1").strip() == "0":
         return None
     try:
         import numba  # noqa: F401
     except ImportError:
         return None
-    from . import accel_kernels
+    try:
+        from . import accel_kernels
+    except Exception as error:  # a broken numba install must not stop plain NumPy
+        warnings.warn(f"gkeras: the CPU extra's kernels could not be loaded ({error!r}); "
+                      f"running plain NumPy. Set GKERAS_CPU_ACCEL=0 to skip them.")
+        return None
     return accel_kernels
 
 

@@ -209,3 +209,17 @@ def _accel_in_fresh_process(env_value):
 def test_gkeras_cpu_accel_0_turns_the_extra_off_and_numba_is_never_imported():
     assert _accel_in_fresh_process("0") == ["False", "False"]
     assert _accel_in_fresh_process(None) == ["True", "True"]
+
+
+def test_kernels_that_fail_to_load_warn_and_leave_plain_numpy(monkeypatch):
+    monkeypatch.delenv("GKERAS_CPU_ACCEL", raising=False)
+    monkeypatch.setitem(sys.modules, "gkeras.backends.accel_kernels", None)  # import fails
+    monkeypatch.delattr("gkeras.backends.accel_kernels", raising=False)
+    with pytest.warns(UserWarning, match="could not be loaded"):
+        assert numpy_accel.load() is None
+    backend = NumpyBackend()
+    with pytest.warns(UserWarning):
+        assert backend.accel is False
+    x = RNG.standard_normal((2, 4, 4, 8))
+    y, argmax = backend.max_pool(x, (2, 2), (2, 2), ((0, 0), (0, 0)), True)
+    np.testing.assert_array_equal(y, x.reshape(2, 2, 2, 2, 2, 8).max(axis=(2, 4)))

@@ -52,7 +52,6 @@ def keras_home():
     return _KERAS_HOME
 
 
-
 @pytest.fixture(params=["plain_numpy", "cpu_extra"])
 def cpu_accel(request, monkeypatch):
     """Run a test twice: on the NumPy backend's plain NumPy path, and on the CPU extra's

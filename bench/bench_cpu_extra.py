@@ -3,7 +3,8 @@
 Times each accelerated primitive of the NumPy backend twice -- plain NumPy and the compiled
 kernels of ``pip install gkeras[cpu]`` (backends/numpy_accel.py) -- interleaved, best of
 ``--repeats``, at the shapes of Keras's mnist_convnet (batch 128) and imdb_lstm (batch 32,
-80 steps, 128 units); then the first-call cost of the kernels in a fresh process. Needs numba (the extra):
+80 steps, 128 units); then the first-call cost of the kernels in a fresh process. Needs
+numba (the extra):
 
     python bench/bench_cpu_extra.py [--repeats 20]
 """

@@ -18,6 +18,8 @@ test:
 	$(PY) -m pip install -q -e '.[test]'
 	$(FETCH_KERAS2)
 	$(PY) -m pytest -q tests
+	@echo "--- the whole suite again on plain NumPy: the CPU extra (numba) off ---"
+	GKERAS_CPU_ACCEL=0 $(PY) -m pytest -q -p no:cacheprovider tests
 	@echo "--- the gpu-marked tests, rehearsed on the fake device (tests/fakecupy.py) ---"
 	KERAS_BACKEND=cupy PYTHONPATH=tests/fakegpu $(PY) -m pytest -q -p no:cacheprovider -m gpu tests
 

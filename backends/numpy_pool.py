@@ -29,6 +29,11 @@ def _geometry(x_shape, pool_size, strides, padding, channels_last):
     return oh, ow
 
 
+def output_hw(x_shape, pool_size, strides, padding, channels_last):
+    """``(oh, ow)`` of a pooling of ``x_shape``."""
+    return _geometry(x_shape, pool_size, strides, padding, channels_last)
+
+
 def _tiles_exactly(x_shape, pool_size, strides, padding, channels_last):
     ax_h, ax_w = _spatial_axes(channels_last)
     return (tuple(strides) == tuple(pool_size) and not any(padding[0]) and not any(padding[1])
@@ -99,16 +104,27 @@ def max_pool(xp, x, pool_size, strides, padding, channels_last):
     # argmax = the number of leading offsets that are not the winner
     argmax = xp.zeros(y.shape, dtype=xp.int32)
     before_winner = None
+    missed = xp.empty(y.shape, dtype=bool)
+    nan_possible = _may_hold_nan(xp, y)
     for window in windows[:-1]:
-        missed = xp.not_equal(window, y)
-        if numpy.dtype(x.dtype).kind == "f":
+        xp.not_equal(window, y, out=missed)
+        if nan_possible:
             xp.logical_and(missed, window == window, out=missed)  # a NaN entry is the winner
         if before_winner is None:
-            before_winner = missed
+            before_winner = missed.copy()
         else:
             xp.logical_and(before_winner, missed, out=before_winner)
         argmax += before_winner
     return y, argmax
+
+
+def _may_hold_nan(xp, y):
+    """Whether a window may hold a NaN: only float windows can, and on NumPy only when a
+    maximum is NaN (the maximum propagates NaN) -- a host-side test that saves two passes per
+    window offset; on a device it would be a synchronisation, so there the passes run."""
+    if numpy.dtype(y.dtype).kind != "f":
+        return False
+    return xp is not numpy or bool(xp.isnan(y).any())
 
 
 def _scatter_windows(xp, x_shape, pool_size, strides, padding, channels_last, per_offset,

@@ -52,3 +52,22 @@ def keras_home():
     """The session's isolated KERAS_HOME directory."""
     return _KERAS_HOME
 
+
+@pytest.fixture(params=["plain_numpy", "cpu_extra"])
+def cpu_accel(request, monkeypatch):
+    """Run a test twice: on the NumPy backend's plain NumPy path, and on the CPU extra's
+    compiled kernels (backends/numpy_accel.py; skipped where numba is not installed, run even
+    under GKERAS_CPU_ACCEL=0), used then on every channels_last shape. Returns the kernels'
+    module, or False."""
+    from gkeras.backends.numpy_backend import NumpyBackend
+    from gkeras.backends import numpy_accel
+    kernels = False
+    if request.param == "cpu_extra":
+        pytest.importorskip("numba")
+        from gkeras.backends import accel_kernels as kernels
+        # the kernels on every channels_last shape, not only the many-channel ones
+        monkeypatch.setattr(numpy_accel, "MIN_CHANNELS", 1)
+    # non-NumPy backends (the fake CuPy) keep their _accel False
+    monkeypatch.setattr(NumpyBackend, "accel",
+                        property(lambda self: kernels if self._accel is not False else False))
+    return kernels

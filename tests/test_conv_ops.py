@@ -7,6 +7,9 @@ import gkeras
 from conv_reference import np_conv
 from gkeras import ops
 
+# every test twice: plain NumPy and the CPU extra's kernels (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("cpu_accel")
+
 RNG = np.random.default_rng(5)
 
 

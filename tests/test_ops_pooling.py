@@ -7,6 +7,9 @@ import pytest
 
 from gkeras import GradientTape, Tensor, config, ops
 
+# every test twice: plain NumPy and the CPU extra's kernels (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("cpu_accel")
+
 
 def _grad(op, x, *args, **kwargs):
     x = Tensor(np.asarray(x, dtype="float64"))

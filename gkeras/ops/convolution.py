@@ -169,7 +169,7 @@ def conv_bias_activation(inputs, kernel, bias=None, activation=None, strides=1,
     def backward(dy):
         dy4 = dy.reshape(y4.shape)
         if activation == "relu":
-            dy4 = dy4 * (y4 > 0)
+            dy4 = backend.activation_backward(dy4, y4, "relu")
         dx = dk = None
         if x.requires_grad:
             dx = backend.conv2d_backward_input(dy4, k4, g.x_shape, g.strides, g.dilation,

@@ -6,6 +6,9 @@ from conv_reference import np_conv, np_depthwise_conv
 from gkeras import GradientTape, Tensor, backends, ops
 from gkeras.backends.numpy_backend import NumpyBackend
 
+# every test twice: plain NumPy and the CPU extra's kernels (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("cpu_accel")
+
 PAD = ((1, 1), (1, 2))  # TF 'same' pads of a (3, 4)-kernel over (5, 6) inputs, strides 1
 
 

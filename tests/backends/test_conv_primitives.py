@@ -4,11 +4,15 @@ import pytest
 
 from gkeras.backends.numpy_backend import NumpyBackend
 
+# every test twice: plain NumPy and the CPU extra's kernels (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("cpu_accel")
+
 # (x shape as (n, h, w, c), kernel_size, strides, dilation, padding ((pt, pb), (pl, pr)))
 GEOMETRIES = [
     ((2, 5, 7, 3), (3, 3), (1, 1), (1, 1), ((0, 0), (0, 0))),
     ((1, 6, 5, 2), (2, 3), (2, 1), (1, 1), ((0, 1), (1, 1))),
     ((3, 7, 9, 1), (3, 2), (2, 3), (1, 1), ((1, 2), (0, 3))),
+    ((2, 8, 9, 1), (2, 3), (2, 1), (2, 2), ((1, 0), (2, 1))),    # one channel, dilated
     ((2, 9, 8, 4), (3, 3), (1, 1), (2, 3), ((2, 1), (3, 0))),
     ((1, 4, 4, 5), (1, 1), (1, 1), (1, 1), ((0, 0), (0, 0))),
     ((2, 1, 11, 3), (1, 4), (1, 3), (1, 1), ((0, 0), (2, 1))),   # 1-D through a height-1 axis

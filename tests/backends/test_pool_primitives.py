@@ -7,6 +7,9 @@ import pytest
 from gkeras.backends import numpy_pool
 from gkeras.backends.numpy_backend import NumpyBackend
 
+# every test twice: plain NumPy and the CPU extra's kernels (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("cpu_accel")
+
 RNG = np.random.default_rng(7)
 B = NumpyBackend()
 
@@ -135,6 +138,25 @@ def test_padding_never_wins_and_never_counts(layout):
     corner = x_nchw[0, :, 0, 0]  # the top-left window holds one real input
     first = y[0, 0, 0] if layout == "channels_last" else y[0, :, 0, 0]
     np.testing.assert_array_equal(first, corner)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[2] == "float32"], ids=_case_id)
+def test_a_nan_wins_its_window_as_numpy_argmax_picks_it(case):
+    (h, w), k, s, p = case[0]
+    last = case[1] == "channels_last"
+    x_nchw = RNG.standard_normal((2, 3, h, w)).astype("float32")
+    x_nchw[RNG.uniform(size=x_nchw.shape) < 0.2] = np.nan
+    ref_max, _, _, windows = reference_pool(np.nan_to_num(x_nchw), k, s, p)
+    y, arg = B.max_pool(_to_layout(x_nchw, case[1]), k, s, p, last)
+    want_y, want_arg = np.empty_like(ref_max), np.empty(ref_max.shape, np.int64)
+    for oy, ox in itertools.product(*map(range, ref_max.shape[2:])):
+        real = windows[oy][ox]
+        values = np.stack([x_nchw[:, :, r, q] for r, q, _ in real], axis=-1)
+        first = np.argmax(values, axis=-1)  # the first NaN, else the first maximum
+        want_y[:, :, oy, ox] = np.take_along_axis(values, first[..., None], -1)[..., 0]
+        want_arg[:, :, oy, ox] = np.array([offset for _, _, offset in real])[first]
+    np.testing.assert_array_equal(y, _to_layout(want_y, case[1]))
+    np.testing.assert_array_equal(arg, _to_layout(want_arg, case[1]))
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c[2] == "float64"], ids=_case_id)

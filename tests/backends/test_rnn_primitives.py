@@ -8,6 +8,9 @@ from gkeras.backends.numpy_backend import NumpyBackend
 
 import rnn_reference
 
+# every test twice: plain NumPy and the CPU extra's kernels (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("cpu_accel")
+
 B, U = 4, 3
 MASK = np.array([[True], [False], [True], [True]])
 RNG = np.random.default_rng(11)

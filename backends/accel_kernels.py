@@ -1,0 +1,187 @@
+"""Numba kernels of the optional CPU extra (``pip install gkeras[cpu]``); imported only by
+``numpy_accel.load`` once numba is known to be importable.
+
+Each kernel is one pass over memory doing what the NumPy path does in several, with the same
+floating-point operations in the same order, so the results are the NumPy path's bit for bit
+(except the sign of a zero, see ``numpy_accel``). Compiled on first use and cached on disk
+(``cache=True``): later processes load the machine code instead of compiling it.
+
+The convolution and pooling kernels are for channels_last arrays ``(n, h, w, c)``: their
+innermost loop runs over the contiguous channels (numpy_accel sends channels_first and
+few-channel arrays to the NumPy path, which is faster there).
+"""
+from math import inf
+
+import numba
+
+_jit = numba.njit(cache=True, nogil=True)
+
+
+@_jit
+def max_pool(x, kh, kw, sh, sw, pt, pl, y, argmax):
+    """y, argmax (n, oh, ow, c): each window's maximum and the offset i*kw + j of its first
+    winner, padded positions acting as -inf; a NaN wins (the first one). The NumPy path's
+    semantics exactly, windows of padding only included (-inf, offset 0). Offset by offset
+    over one output row at a time, as the NumPy path over whole slices."""
+    n, h, w, ch = x.shape
+    oh, ow = y.shape[1], y.shape[2]
+    for b in range(n):
+        for oy in range(oh):
+            for i in range(kh):
+                r = oy * sh - pt + i
+                row_inside = 0 <= r < h
+                for j in range(kw):
+                    k = i * kw + j
+                    for ox in range(ow):
+                        q = ox * sw - pl + j
+                        inside = row_inside and 0 <= q < w
+                        if k == 0:
+                            for m in range(ch):
+                                y[b, oy, ox, m] = x[b, r, q, m] if inside else -inf
+                                argmax[b, oy, ox, m] = 0
+                        elif inside:  # a padded -inf never beats the running maximum
+                            for m in range(ch):
+                                v = x[b, r, q, m]
+                                best = y[b, oy, ox, m]
+                                if v > best or (v != v and best == best):
+                                    y[b, oy, ox, m] = v
+                                    argmax[b, oy, ox, m] = k
+
+
+@_jit
+def max_pool_backward_disjoint(dy, argmax, kh, kw, sh, sw, pt, pl, dx):
+    """dx (n, h, w, c), zeroed by the caller, for windows that do not overlap: every position
+    a window reads gets its output's gradient where it won, else 0."""
+    n, h, w, ch = dx.shape
+    oh, ow = dy.shape[1], dy.shape[2]
+    for b in range(n):
+        for oy in range(oh):
+            for ox in range(ow):
+                for i in range(kh):
+                    r = oy * sh - pt + i
+                    if r < 0 or r >= h:
+                        continue
+                    for j in range(kw):
+                        q = ox * sw - pl + j
+                        if q < 0 or q >= w:
+                            continue
+                        k = i * kw + j
+                        for m in range(ch):
+                            won = argmax[b, oy, ox, m] == k
+                            dx[b, r, q, m] = dy[b, oy, ox, m] if won else 0
+
+
+@_jit
+def max_pool_backward_overlapping(dy, argmax, kh, kw, sh, sw, pt, pl, dx):
+    """dx (n, h, w, c), zeroed by the caller: each output's gradient added at its winner,
+    window offset by window offset (the NumPy path's order of additions)."""
+    n, h, w, ch = dx.shape
+    oh, ow = dy.shape[1], dy.shape[2]
+    for b in range(n):
+        for i in range(kh):
+            for j in range(kw):
+                k = i * kw + j
+                for oy in range(oh):
+                    r = oy * sh - pt + i
+                    if r < 0 or r >= h:
+                        continue
+                    for ox in range(ow):
+                        q = ox * sw - pl + j
+                        if q < 0 or q >= w:
+                            continue
+                        for m in range(ch):
+                            if argmax[b, oy, ox, m] == k:
+                                dx[b, r, q, m] += dy[b, oy, ox, m]
+
+
+@_jit
+def col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, dx):
+    """dx (n, h, w, c) from cols (n, oh, ow, kh, kw, c): zeroed, then every window entry
+    added onto the input position it was copied from, kernel offset by kernel offset (the
+    order of the NumPy path's slice-adds)."""
+    n, h, w, ch = dx.shape
+    oh, ow = cols.shape[1], cols.shape[2]
+    for b in range(n):
+        for r in range(h):
+            for q in range(w):
+                for m in range(ch):
+                    dx[b, r, q, m] = 0
+        for i in range(kh):
+            for j in range(kw):
+                for oy in range(oh):
+                    r = oy * sh - pt + i * dh
+                    if r < 0 or r >= h:
+                        continue
+                    for ox in range(ow):
+                        q = ox * sw - pl + j * dw
+                        if q < 0 or q >= w:
+                            continue
+                        for m in range(ch):
+                            dx[b, r, q, m] += cols[b, oy, ox, i, j, m]
+
+
+@_jit
+def relu_backward(dy, y, dx):
+    """dx = dy * (y > 0) over flat contiguous arrays (the product with an exact 0 or 1)."""
+    for k in range(dx.size):
+        dx[k] = dy[k] * (1.0 if y[k] > 0 else 0.0)
+
+
+# --- the LSTM's backward gate step (contract: numpy_rnn.lstm_step_backward) ------------------
+# activation codes: 0 tanh, 1 sigmoid, 2 hard_sigmoid, 3 relu, 4 linear, 5 softsign;
+# k = (1, 0.2, 0) in the arrays' dtype, so that float32 arithmetic stays float32
+
+@_jit
+def _derivative(code, y, k):
+    """name'(x) from y = name(x), as numpy_rnn.times_derivative computes it."""
+    if code == 0:
+        return k[0] - y * y
+    if code == 1:
+        return (k[0] - y) * y
+    if code == 2:
+        return k[1] if k[2] < y < k[0] else k[2]
+    if code == 3:
+        return k[0] if y > k[2] else k[2]
+    if code == 5:
+        d = k[0] - abs(y)
+        return d * d
+    return k[0]
+
+
+@_jit
+def _lstm_row_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, r, act, ract, k):
+    u = dh.shape[1]
+    for j in range(u):
+        i, f = gates[r, j], gates[r, u + j]
+        g, o = gates[r, 2 * u + j], gates[r, 3 * u + j]
+        d = dh[r, j]
+        dct = d * o * _derivative(act, act_c[r, j], k) + dc[r, j]
+        dz[r, j] = dct * g * _derivative(ract, i, k)
+        dz[r, u + j] = dct * c_prev[r, j] * _derivative(ract, f, k)
+        dz[r, 2 * u + j] = dct * i * _derivative(act, g, k)
+        dz[r, 3 * u + j] = d * act_c[r, j] * _derivative(ract, o, k)
+        dc_prev[r, j] = dct * f
+
+
+@_jit
+def lstm_step_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, act, ract, k):
+    for r in range(dh.shape[0]):
+        _lstm_row_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, r, act, ract, k)
+
+
+@_jit
+def lstm_step_backward_masked(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, dc_prev, act,
+                              ract, k):
+    """Masked rows: dz 0, the state gradients passed on unchanged."""
+    u = dh.shape[1]
+    for r in range(dh.shape[0]):
+        if mask[r, 0]:
+            _lstm_row_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, r, act, ract, k)
+            for j in range(u):
+                dh_carry[r, j] = 0
+        else:
+            for j in range(4 * u):
+                dz[r, j] = 0
+            for j in range(u):
+                dc_prev[r, j] = dc[r, j]
+                dh_carry[r, j] = dh[r, j]

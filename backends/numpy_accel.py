@@ -1,0 +1,121 @@
+"""The optional CPU extra: compiled one-pass kernels for the NumPy backend's hot non-GEMM passes.
+
+``pip install gkeras[cpu]`` installs numba; then ``NumpyBackend`` runs max pooling (forward
+and backward) and col2im on channels_last arrays with at least ``MIN_CHANNELS`` channels, the
+convolution's ReLU backward and the LSTM's backward gate step through the kernels of
+``accel_kernels.py`` instead of several NumPy passes each. Without numba, or with the
+environment variable ``GKERAS_CPU_ACCEL=0``, nothing here imports numba and the backend runs
+plain NumPy, as before.
+
+The kernels do the NumPy path's floating-point operations in the same order, so every result
+equals the NumPy path's (``array_equal``); only the sign of a zero gradient may differ (NumPy
+multiplies a gradient by 0 where the kernels write +0). Each function below returns None
+where its kernel does not apply or was measured slower than NumPy (channels_first, few
+channels, a dtype other than float32/float64, an activation without a kernel); the backend
+then takes the NumPy path.
+
+Why numba and not numexpr (measured, see docs/performance.md): numexpr evaluates elementwise
+expressions only -- pooling, col2im and the gate step's blocks need indexing it cannot
+express -- and on the one pass it can express, the ReLU backward, it was 3-7x slower than
+NumPy. The forward LSTM step stays in NumPy: its tanh is SIMD-vectorized in NumPy but a scalar
+libm call in numba (4.6-11x slower there).
+"""
+import os
+import warnings
+
+import numpy
+
+_FLOATS = (numpy.dtype("float32"), numpy.dtype("float64"))
+MIN_CHANNELS = 8
+# activation name -> the kernels' code (derivatives from outputs, as numpy_rnn)
+_ACTIVATION_CODES = {"tanh": 0, "sigmoid": 1, "hard_sigmoid": 2, "relu": 3, "linear": 4,
+                     "softsign": 5}
+
+
+def load():
+    """The compiled kernels' module, or None: numba missing, or ``GKERAS_CPU_ACCEL=0``.
+    Importing it imports numba (about 0.4 s); each kernel compiles on its first call (or
+    loads from numba's on-disk cache)."""
+    if os.environ.get("GKERAS_CPU_ACCEL", "1").strip() == "0":
+        return None
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return None
+    try:
+        from . import accel_kernels
+    except Exception as error:  # a broken numba install must not stop plain NumPy
+        warnings.warn(f"gkeras: the CPU extra's kernels could not be loaded ({error!r}); "
+                      f"running plain NumPy. Set GKERAS_CPU_ACCEL=0 to skip them.")
+        return None
+    return accel_kernels
+
+
+def _floats(*arrays):
+    return all(a.dtype in _FLOATS for a in arrays) and len({a.dtype for a in arrays}) == 1
+
+
+def _channels_last_with_channels(x, channels_last):
+    """The pooling and col2im kernels loop over channels innermost: they win on channels_last
+    arrays with at least ``MIN_CHANNELS`` channels (measured; NumPy is faster on fewer
+    channels and on channels_first)."""
+    return channels_last and x.shape[-1] >= MIN_CHANNELS
+
+
+def max_pool(kernels, x, pool_size, strides, padding, channels_last, out_hw):
+    if not (_floats(x) and _channels_last_with_channels(x, channels_last)):
+        return None
+    (kh, kw), (sh, sw), ((pt, _), (pl, _)) = pool_size, strides, padding
+    shape = (x.shape[0],) + tuple(out_hw) + (x.shape[3],)
+    y = numpy.empty(shape, dtype=x.dtype)
+    argmax = numpy.empty(shape, dtype=numpy.int32)
+    kernels.max_pool(x, kh, kw, sh, sw, pt, pl, y, argmax)
+    return y, argmax
+
+
+def max_pool_backward(kernels, dy, argmax, x_shape, pool_size, strides, padding,
+                      channels_last):
+    if not (_floats(dy) and _channels_last_with_channels(dy, channels_last)):
+        return None
+    (kh, kw), (sh, sw), ((pt, _), (pl, _)) = pool_size, strides, padding
+    dx = numpy.zeros(tuple(x_shape), dtype=dy.dtype)
+    # disjoint windows: each input position has one reader at most, written once
+    step = kernels.max_pool_backward_disjoint if sh >= kh and sw >= kw else \
+        kernels.max_pool_backward_overlapping
+    step(dy, argmax, kh, kw, sh, sw, pt, pl, dx)
+    return dx
+
+
+def col2im(kernels, cols, x_shape, kernel_size, strides, dilation, padding, channels_last):
+    if not (_floats(cols) and _channels_last_with_channels(cols, channels_last)):
+        return None
+    (kh, kw), (sh, sw), (dh, dw), ((pt, _), (pl, _)) = kernel_size, strides, dilation, padding
+    dx = numpy.empty(tuple(x_shape), dtype=cols.dtype)
+    kernels.col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, dx)
+    return dx
+
+
+def relu_backward(kernels, dy, y):
+    if not (_floats(dy, y) and dy.shape == y.shape and dy.flags.c_contiguous
+            and y.flags.c_contiguous):
+        return None
+    dx = numpy.empty(dy.shape, dtype=dy.dtype)
+    kernels.relu_backward(dy.reshape(-1), y.reshape(-1), dx.reshape(-1))
+    return dx
+
+
+def lstm_step_backward(kernels, dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, dc_prev,
+                       activation, recurrent_activation):
+    """True when done (the contract of ``numpy_rnn.lstm_step_backward``), else None."""
+    codes = (_ACTIVATION_CODES.get(activation), _ACTIVATION_CODES.get(recurrent_activation))
+    if None in codes or not _floats(dh, dc, gates, c_prev, act_c, dz, dc_prev):
+        return None
+    # the constants in the arrays' dtype: float32 math stays float32, as NumPy's
+    constants = numpy.array([1.0, 0.2, 0.0], dtype=dh.dtype)
+    if mask is None:
+        kernels.lstm_step_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, codes[0],
+                                   codes[1], constants)
+    else:
+        kernels.lstm_step_backward_masked(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry,
+                                          dc_prev, codes[0], codes[1], constants)
+    return True

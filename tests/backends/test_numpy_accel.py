@@ -1,0 +1,226 @@
+"""The CPU extra's compiled kernels (backends/numpy_accel.py) give the plain NumPy path's
+results exactly (``array_equal``), on odd shapes, both data formats, strides, dilations and
+pads; they run where they were measured to pay (channels_last, enough channels) and the extra
+is off without numba or with GKERAS_CPU_ACCEL=0."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gkeras.backends import numpy_accel
+from gkeras.backends.numpy_backend import NumpyBackend
+
+numba = pytest.importorskip("numba")
+from gkeras.backends import accel_kernels  # noqa: E402  (needs numba)
+
+from test_conv_primitives import GEOMETRIES as CONV_GEOMETRIES  # noqa: E402
+from test_pool_primitives import GEOMETRIES as POOL_GEOMETRIES  # noqa: E402
+
+RNG = np.random.default_rng(3)
+
+
+@pytest.fixture(autouse=True)
+def kernels_on_every_channels_last_shape(monkeypatch):
+    monkeypatch.setattr(numpy_accel, "MIN_CHANNELS", 1)
+LAYOUTS = [True, False]
+DTYPES = ["float32", "float64"]
+
+
+def backends():
+    """``(plain, compiled)`` NumPy backends."""
+    plain, compiled = NumpyBackend(), NumpyBackend()
+    plain.accel, compiled.accel = False, accel_kernels
+    return plain, compiled
+
+
+def _layout(shape_nhwc, channels_last):
+    n, h, w, c = shape_nhwc
+    return (n, h, w, c) if channels_last else (n, c, h, w)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("channels_last", LAYOUTS, ids=["last", "first"])
+@pytest.mark.parametrize("geometry", CONV_GEOMETRIES, ids=[str(g) for g in CONV_GEOMETRIES])
+def test_col2im_equals_the_numpy_path(geometry, channels_last, dtype):
+    shape, kernel_size, strides, dilation, padding = geometry
+    plain, compiled = backends()
+    x_shape = _layout(shape, channels_last)
+    args = (kernel_size, strides, dilation, padding, channels_last)
+    cols_shape = plain.im2col(np.zeros(x_shape, dtype), *args).shape
+    cols = RNG.standard_normal(cols_shape).astype(dtype)
+    want = plain.col2im(cols, x_shape, *args)
+    got = compiled.col2im(cols, x_shape, *args)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("channels_last", LAYOUTS, ids=["last", "first"])
+@pytest.mark.parametrize("geometry", POOL_GEOMETRIES, ids=[str(g) for g in POOL_GEOMETRIES])
+@pytest.mark.parametrize("values", ["normal", "ties"])
+def test_max_pool_and_backward_equal_the_numpy_path(values, geometry, channels_last, dtype):
+    (h, w), pool_size, strides, padding = geometry
+    plain, compiled = backends()
+    shape = _layout((3, h, w, 5), channels_last)
+    x = RNG.standard_normal(shape) if values == "normal" else RNG.integers(0, 3, shape)
+    x = x.astype(dtype)
+    args = (pool_size, strides, padding, channels_last)
+    y, argmax = plain.max_pool(x, *args)
+    got_y, got_argmax = compiled.max_pool(x, *args)
+    assert got_y.dtype == y.dtype and got_argmax.dtype == argmax.dtype == np.int32
+    np.testing.assert_array_equal(got_y, y)
+    np.testing.assert_array_equal(got_argmax, argmax)
+    dy = RNG.standard_normal(y.shape).astype(dtype)
+    want = plain.max_pool_backward(dy, argmax, x.shape, *args)
+    got = compiled.max_pool_backward(dy, argmax, x.shape, *args)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_max_pool_windows_of_padding_only_and_minus_inf_equal_the_numpy_path():
+    plain, compiled = backends()
+    x = RNG.standard_normal((2, 3, 4, 3))
+    x[0, 0, 0, :] = x[1, :, 1, 0] = -np.inf
+    for channels_last in LAYOUTS:
+        xl = x if channels_last else np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        for args in [((2, 2), (3, 3), ((3, 0), (1, 4)), channels_last),
+                     ((3, 2), (1, 2), ((2, 2), (1, 1)), channels_last)]:
+            y, argmax = plain.max_pool(xl, *args)
+            for got, want in zip(compiled.max_pool(xl, *args), (y, argmax)):
+                np.testing.assert_array_equal(got, want)
+            dy = RNG.standard_normal(y.shape)
+            np.testing.assert_array_equal(compiled.max_pool_backward(dy, argmax, xl.shape, *args),
+                                          plain.max_pool_backward(dy, argmax, xl.shape, *args))
+
+
+def test_max_pool_nan_wins_as_in_the_numpy_path():
+    plain, compiled = backends()
+    x = RNG.standard_normal((2, 5, 5, 3))
+    x[0, 1, 1, 0] = x[0, 1, 2, 0] = x[1, 4, 4, 2] = np.nan
+    for args in [((2, 2), (2, 2), ((0, 1), (0, 1)), True), ((3, 3), (1, 1), ((1, 1), (1, 1)),
+                                                            True)]:
+        for got, want in zip(compiled.max_pool(x, *args), plain.max_pool(x, *args)):
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_backward_equals_the_numpy_path(dtype):
+    plain, compiled = backends()
+    y = np.maximum(RNG.standard_normal((3, 7, 5, 2)), 0).astype(dtype)
+    dy = RNG.standard_normal(y.shape).astype(dtype)
+    got = compiled.activation_backward(dy, y, "relu")
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(got, plain.activation_backward(dy, y, "relu"))
+    np.testing.assert_array_equal(got, dy * (y > 0))
+    # a non-contiguous gradient takes the NumPy path, with the same result
+    strided = dy.transpose(0, 2, 1, 3)
+    y_t = y.transpose(0, 2, 1, 3)
+    np.testing.assert_array_equal(compiled.activation_backward(strided, y_t, "relu"),
+                                  strided * (y_t > 0))
+
+
+ACTIVATIONS = ["tanh", "sigmoid", "hard_sigmoid", "relu", "linear", "softsign"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("masked", [False, True], ids=["no mask", "mask"])
+@pytest.mark.parametrize("activation,recurrent_activation",
+                         [(a, r) for a in ACTIVATIONS for r in ("sigmoid", "hard_sigmoid")]
+                         + [("tanh", r) for r in ACTIVATIONS])
+def test_lstm_step_backward_equals_the_numpy_path(activation, recurrent_activation, masked,
+                                                  dtype):
+    plain, compiled = backends()
+    batch, units = 5, 7
+    mask = np.array([[True], [False], [True], [True], [False]]) if masked else None
+    xw = RNG.standard_normal((batch, 4 * units)).astype(dtype)
+    hu = RNG.standard_normal((batch, 4 * units)).astype(dtype)
+    h_prev, c_prev = (RNG.standard_normal((batch, units)).astype(dtype) for _ in range(2))
+    gates = np.empty_like(xw)
+    h, c, act_c = (np.empty_like(h_prev) for _ in range(3))
+    plain.lstm_step_forward(xw, hu, h_prev, c_prev, mask, gates, h, c, act_c, activation,
+                            recurrent_activation)
+    dh, dc = (RNG.standard_normal((batch, units)).astype(dtype) for _ in range(2))
+    outputs = []
+    for backend in (plain, compiled):
+        dz, dh_carry, dc_prev = np.full_like(xw, 7.0), np.full_like(dh, 7.0), np.empty_like(dc)
+        backend.lstm_step_backward(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, dc_prev,
+                                   activation, recurrent_activation)
+        outputs.append((dz, dc_prev, dh_carry if masked else None))
+    for got, want in zip(outputs[1], outputs[0]):
+        np.testing.assert_array_equal(got, want)
+
+
+class _Refusing:
+    """A kernels' module stand-in that records which kernel was asked for."""
+
+    def __init__(self):
+        self.asked = []
+
+    def __getattr__(self, name):
+        self.asked.append(name)
+        raise LookupError(name)
+
+
+def test_kernels_run_on_channels_last_with_enough_channels_only(monkeypatch):
+    monkeypatch.setattr(numpy_accel, "MIN_CHANNELS", 8)
+    backend = NumpyBackend()
+    backend.accel = refusing = _Refusing()
+    pool = ((2, 2), (2, 2), ((0, 0), (0, 0)))
+    conv = ((3, 3), (1, 1), (1, 1), ((0, 0), (0, 0)))
+    for shape, channels_last in [((2, 6, 6, 7), True), ((2, 8, 6, 6), False)]:
+        x = RNG.standard_normal(shape)
+        y, argmax = backend.max_pool(x, *pool, channels_last)
+        backend.max_pool_backward(y, argmax, x.shape, *pool, channels_last)
+        cols = backend.im2col(x, *conv, channels_last)
+        backend.col2im(cols, x.shape, *conv, channels_last)
+    assert refusing.asked == []
+    x = RNG.standard_normal((2, 6, 6, 8))
+    with pytest.raises(LookupError):
+        backend.max_pool(x, *pool, True)
+    with pytest.raises(LookupError):
+        backend.col2im(backend.im2col(x, *conv, True), x.shape, *conv, True)
+    assert refusing.asked == ["max_pool", "col2im"]
+
+
+def test_kernels_are_off_for_other_dtypes_and_activations():
+    plain, compiled = backends()
+    x = RNG.integers(-5, 5, (2, 4, 4, 3))
+    for got, want in zip(compiled.max_pool(x, (2, 2), (2, 2), ((0, 0), (0, 0)), True),
+                         plain.max_pool(x, (2, 2), (2, 2), ((0, 0), (0, 0)), True)):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    assert numpy_accel.lstm_step_backward(accel_kernels, *([None] * 9), "swish",
+                                          "sigmoid") is None
+
+
+def _accel_in_fresh_process(env_value):
+    """``[extra on, numba imported]`` in a new process with GKERAS_CPU_ACCEL=env_value."""
+    code = ("from gkeras.backends.numpy_backend import NumpyBackend; import sys; "
+            "print(bool(NumpyBackend().accel), 'numba' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "GKERAS_CPU_ACCEL"}
+    if env_value is not None:
+        env["GKERAS_CPU_ACCEL"] = env_value
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, check=True)
+    return proc.stdout.split()
+
+
+def test_gkeras_cpu_accel_0_turns_the_extra_off_and_numba_is_never_imported():
+    assert _accel_in_fresh_process("0") == ["False", "False"]
+    assert _accel_in_fresh_process(None) == ["True", "True"]
+
+
+def test_kernels_that_fail_to_load_warn_and_leave_plain_numpy(monkeypatch):
+    monkeypatch.delenv("GKERAS_CPU_ACCEL", raising=False)
+    monkeypatch.setitem(sys.modules, "gkeras.backends.accel_kernels", None)  # import fails
+    monkeypatch.delattr("gkeras.backends.accel_kernels", raising=False)
+    with pytest.warns(UserWarning, match="could not be loaded"):
+        assert numpy_accel.load() is None
+    backend = NumpyBackend()
+    with pytest.warns(UserWarning):
+        assert backend.accel is False
+    x = RNG.standard_normal((2, 4, 4, 8))
+    y, argmax = backend.max_pool(x, (2, 2), (2, 2), ((0, 0), (0, 0)), True)
+    np.testing.assert_array_equal(y, x.reshape(2, 2, 2, 2, 2, 8).max(axis=(2, 4)))

@@ -13,8 +13,11 @@ few-channel arrays to the NumPy path, which is faster there).
 from math import inf
 
 import numba
+from numpy import sqrt as numpy_sqrt
 
 _jit = numba.njit(cache=True, nogil=True)
+# elementwise passes over large arrays: split across the cores (prange)
+_parallel_jit = numba.njit(cache=True, nogil=True, parallel=True)
 
 
 @_jit
@@ -185,3 +188,26 @@ def lstm_step_backward_masked(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, 
             for j in range(u):
                 dc_prev[r, j] = dc[r, j]
                 dh_carry[r, j] = dh[r, j]
+
+
+@_parallel_jit
+def adam_update(weight, grad, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
+    """numpy_optimizers.adam (without amsgrad) in one pass over 1-D arrays: the scalars come
+    in the arrays' dtype, so each operation rounds as the NumPy pass it stands for."""
+    for i in numba.prange(weight.size):
+        g = grad[i]
+        mi = m[i] + (g - m[i]) * one_minus_beta_1
+        vi = v[i] + (g * g - v[i]) * one_minus_beta_2
+        m[i] = mi
+        v[i] = vi
+        weight[i] = weight[i] - mi / (numpy_sqrt(vi) + epsilon) * alpha
+
+
+@_parallel_jit
+def rmsprop_update(weight, grad, velocity, learning_rate, rho, one_minus_rho, epsilon):
+    """numpy_optimizers.rmsprop (neither centered nor with momentum) in one pass."""
+    for i in numba.prange(weight.size):
+        g = grad[i]
+        vi = velocity[i] * rho + g * g * one_minus_rho
+        velocity[i] = vi
+        weight[i] = weight[i] - g / numpy_sqrt(vi + epsilon) * learning_rate

@@ -2,8 +2,9 @@
 
 ``pip install gkeras[cpu]`` installs numba; then ``NumpyBackend`` runs max pooling (forward
 and backward) and col2im on channels_last arrays with at least ``MIN_CHANNELS`` channels, the
-convolution's ReLU backward and the LSTM's backward gate step through the kernels of
-``accel_kernels.py`` instead of several NumPy passes each. Without numba, or with the
+convolution's ReLU backward, the LSTM's backward gate step and the Adam and RMSprop updates
+(split across the cores) through the kernels of ``accel_kernels.py`` instead of several NumPy
+passes each. Without numba, or with the
 environment variable ``GKERAS_CPU_ACCEL=0``, nothing here imports numba and the backend runs
 plain NumPy, as before.
 
@@ -119,3 +120,25 @@ def lstm_step_backward(kernels, dh, dc, gates, c_prev, act_c, mask, dz, dh_carry
         kernels.lstm_step_backward_masked(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry,
                                           dc_prev, codes[0], codes[1], constants)
     return True
+
+
+def optimizer_step(kernels, name, weight, grad, slots, hyper):
+    """True when ``numpy_optimizers.STEPS[name]`` ran as one compiled pass (Adam without
+    amsgrad; RMSprop neither centered nor with momentum: the optimizers of Keras's examples),
+    else None."""
+    if not (_floats(weight, grad) and weight.flags.c_contiguous and grad.flags.c_contiguous):
+        return None
+    scalar = weight.dtype.type  # the NumPy pass rounds a Python scalar to the arrays' dtype
+    flat = weight.reshape(-1), grad.reshape(-1)
+    if name == "adam" and not hyper["amsgrad"]:
+        m, v, _ = slots
+        kernels.adam_update(*flat, m.reshape(-1), v.reshape(-1), scalar(hyper["alpha"]),
+                            scalar(hyper["one_minus_beta_1"]), scalar(hyper["one_minus_beta_2"]),
+                            scalar(hyper["epsilon"]))
+        return True
+    if name == "rmsprop" and not hyper["centered"] and not hyper["momentum"] > 0:
+        kernels.rmsprop_update(*flat, slots[0].reshape(-1), scalar(hyper["learning_rate"]),
+                               scalar(hyper["rho"]), scalar(hyper["one_minus_rho"]),
+                               scalar(hyper["epsilon"]))
+        return True
+    return None

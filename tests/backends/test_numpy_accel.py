@@ -224,3 +224,47 @@ def test_kernels_that_fail_to_load_warn_and_leave_plain_numpy(monkeypatch):
     x = RNG.standard_normal((2, 4, 4, 8))
     y, argmax = backend.max_pool(x, (2, 2), (2, 2), ((0, 0), (0, 0)), True)
     np.testing.assert_array_equal(y, x.reshape(2, 2, 2, 2, 2, 8).max(axis=(2, 4)))
+
+
+OPTIMIZER_CASES = [
+    ("adam", dict(alpha=7e-4, one_minus_beta_1=0.1, one_minus_beta_2=0.001, epsilon=1e-7,
+                  amsgrad=0), True),
+    ("rmsprop", dict(learning_rate=1e-3, rho=0.9, one_minus_rho=0.1, epsilon=1e-7,
+                     momentum=0.0, centered=0), True),
+    ("adam", dict(alpha=7e-4, one_minus_beta_1=0.1, one_minus_beta_2=0.001, epsilon=1e-7,
+                  amsgrad=1), False),
+    ("rmsprop", dict(learning_rate=1e-3, rho=0.9, one_minus_rho=0.1, epsilon=1e-7,
+                     momentum=0.5, centered=0), False),
+    ("rmsprop", dict(learning_rate=1e-3, rho=0.9, one_minus_rho=0.1, epsilon=1e-7,
+                     momentum=0.0, centered=1), False),
+    ("sgd", dict(learning_rate=1e-2, momentum=0.9, nesterov=0), False),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,hyper,compiled_path", OPTIMIZER_CASES)
+def test_optimizer_steps_equal_the_numpy_path(name, hyper, compiled_path, dtype):
+    plain, compiled = backends()
+    shape = (37, 3)  # odd, not a multiple of any vector width
+    weight = RNG.standard_normal(shape).astype(dtype)
+    grad = RNG.standard_normal(shape).astype(dtype)
+    grad[0, 0] = 0.0
+    slot_names = {"adam": 3, "rmsprop": 3, "sgd": 1}[name]
+    # the first slot large, the others small: RMSprop's centered v - a**2 stays positive
+    slots = [(np.abs(RNG.standard_normal(shape)) * (1.0 if i == 0 else 0.1) + (i == 0))
+             .astype(dtype) for i in range(slot_names)]
+    runs = []
+    for backend in (plain, compiled):
+        w, s = weight.copy(), [x.copy() for x in slots]
+        scratch = {}
+        for _ in range(3):
+            backend.optimizer_step(name, w, grad, tuple(s), hyper,
+                                   lambda k: scratch.setdefault(k, np.empty_like(w)))
+        runs.append((w, s))
+    (w_plain, s_plain), (w_compiled, s_compiled) = runs
+    np.testing.assert_array_equal(w_compiled, w_plain)
+    for a, b in zip(s_compiled, s_plain):
+        np.testing.assert_array_equal(a, b)
+    assert numpy_accel.optimizer_step(accel_kernels, name, weight.copy(), grad,
+                                      tuple(x.copy() for x in slots), hyper) is \
+        (True if compiled_path else None)

@@ -43,6 +43,11 @@ def load():
         import numba  # noqa: F401
     except ImportError:
         return None
+    # The optimizer updates run on numba's OpenMP threads; by default those spin for a while
+    # after each update and starve OpenBLAS's threads in the next GEMMs (measured on 2 cores:
+    # the MLP fell from 27k to 7k samples/s). Passive waiting, unless the user chose otherwise;
+    # read by libgomp when numba first loads it, at the first parallel update.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         from . import accel_kernels
     except Exception as error:  # a broken numba install must not stop plain NumPy

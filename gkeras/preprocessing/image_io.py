@@ -10,16 +10,21 @@ import numpy as np
 from .. import config
 from .affine import to_uint8_image
 
-try:
-    from PIL import Image as pil_image
-except ImportError:  # the functions below say how to install it when called
-    pil_image = None
+_NOT_LOADED = object()
+# Pillow's PIL.Image, imported on first use (not by `import gkeras`); None when missing
+pil_image = _NOT_LOADED
 
 _INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
 
 
 def require_pillow(what):
     """Pillow's ``PIL.Image`` module, or an ImportError saying how to install it."""
+    global pil_image
+    if pil_image is _NOT_LOADED:
+        try:
+            from PIL import Image as pil_image
+        except ImportError:
+            pil_image = None
     if pil_image is None:
         raise ImportError(f"{what} requires Pillow, which is not installed. Install it with "
                           "`pip install Pillow` (or `pip install gkeras[image]`).")

@@ -3,6 +3,8 @@
 here), plus the Pillow file helpers (skipped without Pillow) and the missing-Pillow error."""
 import inspect
 import os
+import subprocess
+import sys
 import threading
 import warnings
 
@@ -433,3 +435,10 @@ def test_save_to_dir_writes_the_augmented_batch(tmp_path):
     next(iterator)
     names = sorted(os.listdir(tmp_path))
     assert len(names) == 3 and all(n.startswith("aug_") and n.endswith(".png") for n in names)
+
+
+def test_importing_gkeras_does_not_import_pillow():
+    code = "import sys, gkeras, gkeras.preprocessing.image; print('PIL' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"

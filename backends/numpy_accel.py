@@ -131,7 +131,9 @@ def optimizer_step(kernels, name, weight, grad, slots, hyper):
     """True when ``numpy_optimizers.STEPS[name]`` ran as one compiled pass (Adam without
     amsgrad; RMSprop neither centered nor with momentum: the optimizers of Keras's examples),
     else None."""
-    if not (_floats(weight, grad) and weight.flags.c_contiguous and grad.flags.c_contiguous):
+    arrays = [weight, grad] + [slot for slot in slots if slot is not None]
+    # reshape(-1) must be a view of each array: a copy would drop the update
+    if not (_floats(*arrays) and all(a.flags.c_contiguous for a in arrays)):
         return None
     scalar = weight.dtype.type  # the NumPy pass rounds a Python scalar to the arrays' dtype
     flat = weight.reshape(-1), grad.reshape(-1)

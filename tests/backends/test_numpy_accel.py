@@ -268,3 +268,23 @@ def test_optimizer_steps_equal_the_numpy_path(name, hyper, compiled_path, dtype)
     assert numpy_accel.optimizer_step(accel_kernels, name, weight.copy(), grad,
                                       tuple(x.copy() for x in slots), hyper) is \
         (True if compiled_path else None)
+
+
+def test_optimizer_step_leaves_non_contiguous_state_to_numpy():
+    """A slot that reshape(-1) would copy (not a view) must not take the compiled pass:
+    its update would be lost."""
+    hyper = OPTIMIZER_CASES[0][1]
+    weight = np.ones((4, 6), "float32")
+    slots = (np.zeros((6, 4), "float32").T, np.ones((4, 6), "float32"), None)
+    assert numpy_accel.optimizer_step(accel_kernels, "adam", weight, np.ones_like(weight),
+                                      slots, hyper) is None
+    plain, compiled = backends()
+    runs = []
+    for backend in (plain, compiled):
+        w, s = weight.copy(), (slots[0].copy(order="K"), slots[1].copy(), None)
+        backend.optimizer_step("adam", w, np.full_like(w, 0.5), s, hyper,
+                               lambda k: np.empty_like(w))
+        runs.append((w, s[0]))
+    np.testing.assert_array_equal(runs[1][0], runs[0][0])
+    np.testing.assert_array_equal(runs[1][1], runs[0][1])
+    assert runs[1][1].any()  # the momentum was updated in place

@@ -418,7 +418,7 @@ class CupyBackend(ElementwiseKernels, NumpyBackend):
         return len(sizes) > 1  # one launch and one gather instead of a launch per variable
 
     def optimizer_step(self, name, weight, grad, slots, hyper, scratch):
-        if not kernels.has_kernels_for(weight.dtype):
+        if not kernels.has_kernels_for(weight.dtype) or numpy_optimizers.device_scalars(hyper):
             return super().optimizer_step(name, weight, grad, slots, hyper, scratch)
         numpy_optimizers.check(name, hyper, slots)
         kernel = kernels.get(self.xp, f"{name}_update", weight.dtype)

@@ -301,7 +301,8 @@ class NumpyBackend:
     def optimizer_step(self, name, weight, grad, slots, hyper, scratch):
         """One in-place update of optimizer ``name`` over ``weight`` and its ``slots``."""
         numpy_optimizers.check(name, hyper, slots)
-        if self.accel and numpy_accel.optimizer_step(self.accel, name, weight, grad, slots,
+        if self.accel and not numpy_optimizers.device_scalars(hyper) and \
+                numpy_accel.optimizer_step(self.accel, name, weight, grad, slots,
                                                      hyper):
             return
         numpy_optimizers.STEPS[name](self.xp, weight, grad, slots, hyper, scratch)

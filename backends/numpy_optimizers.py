@@ -14,7 +14,10 @@ calls ``STEPS[name]`` here) applies one update of optimizer ``name`` elementwise
   counters (learning rate after decay and schedule, bias corrections): the keys of
   ``HYPER[name]``, in the order the kernels of kernels/optimizers.cu take them. Flags are ints
   (0/1). The arithmetic is in the arrays' dtype (float32 arrays: the scalars are rounded to
-  float32 first, as NumPy does with a Python float).
+  float32 first, as NumPy does with a Python float). A step-dependent scalar may instead be a
+  0-d backend array of the weight's dtype, computed on the device (an optimizer in device
+  steps, gkeras/optimizers/device_steps.py): backends then run the array ops below, whose
+  results are the same (the kernels and the CPU extra take host scalars only).
 - ``scratch(which)``: a temporary like ``weight`` (``which`` 0 or 1); contents are garbage.
   The kernels need none.
 
@@ -26,6 +29,7 @@ The operations and their order are Keras 3's update rules as gkeras applied them
 (on a GPU NVRTC may contract ``a * b + c`` into fused multiply-adds: float32 differs by
 rounding there).
 """
+import numpy
 
 SLOTS = {
     "sgd": ("momentum",),
@@ -191,6 +195,11 @@ STEPS = {"sgd": sgd, "rmsprop": rmsprop, "adagrad": adagrad, "adadelta": adadelt
 
 
 _HYPER_KEYS = {name: frozenset(keys) for name, keys in HYPER.items()}
+
+
+def device_scalars(hyper):
+    """Whether a scalar of ``hyper`` is a 0-d array (computed on the device)."""
+    return any(not isinstance(value, (int, float, numpy.generic)) for value in hyper.values())
 
 
 def check(name, hyper, slots):

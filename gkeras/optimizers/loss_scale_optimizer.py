@@ -8,7 +8,8 @@ hold an inf or a NaN (the scale was too large) is skipped and the scale halved; 
 
 Nothing here reads the device: the finiteness of the gradients is a 0-d device boolean that
 gates the update. The inner optimizer updates as usual and, where the flag says "not finite",
-the weights and its state are copied back from a backup taken before the update
+the weights and its state (its device step count included, so that a skipped step is not
+counted, as in Keras 3) are copied back from a backup taken before the update
 (``copyto(..., where=...)``); the scale and the step counter are updated with ``where`` on the
 device too, and are read only when the user asks (``float(optimizer.dynamic_scale)``). This
 uses only the inner optimizer's public ``build``/``apply``/``variables``, whatever its update
@@ -17,6 +18,7 @@ looks like inside.
 from ..autograd import Tensor
 from ..backends import current as _backend
 from ..ops import multiply
+from . import device_steps
 from .optimizer import Optimizer, _HostScalarVariable
 
 # Keras 3's base optimizer arguments, which belong to the inner optimizer here
@@ -33,9 +35,12 @@ class LossScaleOptimizer(Optimizer):
     skipped step, too small a one only doubles every ``dynamic_growth_steps`` steps).
     ``dynamic_growth_steps``: finite steps in a row after which the scale doubles.
 
-    ``iterations`` is the inner optimizer's. Unlike Keras 3 it counts skipped steps too: the
-    inner optimizer's step count lives on the host and knowing whether a step was skipped
-    would mean reading the device inside the step (see docs/gpu.md, "Mixed precision").
+    ``iterations`` is the inner optimizer's and, as in Keras 3, counts applied steps only: a
+    skipped step leaves it (and the bias corrections that follow it) unchanged. The inner
+    optimizer takes device steps (device_steps.py) so that this needs no read of the device;
+    an inner optimizer without a device form (a custom update rule or learning-rate callable)
+    keeps its host count, which then counts skipped steps too (``host_iterations_reason``
+    says why).
     """
 
     def __init__(self, inner_optimizer, initial_scale=2.0 ** 15, dynamic_growth_steps=2000,
@@ -66,6 +71,7 @@ class LossScaleOptimizer(Optimizer):
         self.dynamic_growth_steps = dynamic_growth_steps
         self.inner_optimizer.loss_scale_factor = None
         self._backups = []
+        self.host_iterations_reason = None
 
     def build(self, variables):
         if self.built:
@@ -74,6 +80,7 @@ class LossScaleOptimizer(Optimizer):
         self.dynamic_scale = self.add_variable((), self.initial_scale, "float32",
                                                "dynamic_scale")
         self.inner_optimizer.build(variables)
+        self.host_iterations_reason = device_steps.enable(self.inner_optimizer)
         super().build(variables)
 
     # ---- state: own variables, then the inner optimizer's (Keras 3's order) -------------

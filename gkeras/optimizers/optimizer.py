@@ -23,7 +23,7 @@ from .. import config as _config
 from ..autograd import Tensor
 from ..backends import current as _backend
 from ..variables import Variable
-from . import schedules
+from . import device_steps, schedules
 from .flat_buffers import FlatBuffer
 from .schedules import LearningRateSchedule
 
@@ -182,6 +182,7 @@ class Optimizer:
         self._weight_decay_cache = {}
         self._flat_groups = None  # per dtype: _FlatGroup, built at the first flat update
         self._flat_pays_off = None  # (distinct variables, the backend's answer), once built
+        self._device_steps = None  # device_steps._DeviceState once switched to device steps
         self._iterations = self._add_host_scalar(0, "int64", "iteration")
         self._learning_rate = None
         self._set_learning_rate(learning_rate, construct=True)
@@ -298,6 +299,8 @@ class Optimizer:
         learning_rate = float(learning_rate)
         if isinstance(self._learning_rate, _HostScalarVariable):
             self._learning_rate.set_host(learning_rate)
+            if self._device_steps is not None:
+                self._device_steps.set_learning_rate(learning_rate)
         elif construct:
             self._learning_rate = self._add_host_scalar(learning_rate, _config.floatx(),
                                                         "learning_rate")
@@ -313,13 +316,16 @@ class Optimizer:
         if isinstance(rate, _HostScalarVariable):
             return float(rate.host)
         if isinstance(rate, LearningRateSchedule):
-            rate = rate(self._iterations.host)
+            rate = rate(int(self._iterations))
         else:
             rate = rate()
         return float(rate.numpy()) if isinstance(rate, Tensor) else float(rate)
 
     def _step_learning_rate(self):
-        """The rate the next update applies: the learning rate with Keras 2's ``decay``."""
+        """The rate the next update applies: the learning rate with Keras 2's ``decay`` (with
+        device steps a float64 0-d device array)."""
+        if self._device_steps is not None:
+            return self._device_steps.step_learning_rate()
         rate = self._current_learning_rate()
         if self.decay:
             rate *= 1.0 / (1.0 + self.decay * self._iterations.host)
@@ -399,7 +405,10 @@ class Optimizer:
             self._apply_flat(kept_grads)
         else:
             self._apply_per_variable(kept_grads, kept_vars)
-        self._iterations.set_host(self._iterations.host + 1)
+        if self._device_steps is None:
+            self._iterations.set_host(self._iterations.host + 1)
+        else:
+            self._device_steps.count_step()
         for variable in kept_vars:
             if variable.constraint is not None:
                 variable.value = variable.constraint(Tensor(variable.value)).value
@@ -419,13 +428,14 @@ class Optimizer:
                 self.update_step(grad, variable, learning_rate)
             return
         backend = _backend()
-        hyper = self._hyper(learning_rate)
+        hyper = self._step_hyper(learning_rate)
         slot_lists = self._slot_lists()
         for grad, variable in zip(grads, variables):
             index = self._get_variable_index(variable)
             weight = variable.value
             slots = tuple(None if slot is None else slot[index].value for slot in slot_lists)
-            backend.optimizer_step(self._fused_step, weight, grad, slots, hyper,
+            backend.optimizer_step(self._fused_step, weight, grad, slots,
+                                   self._hyper_for(hyper, weight.dtype),
                                    lambda which, like=weight: self._scratch(like, which))
 
     def _slot_lists(self):
@@ -436,6 +446,16 @@ class Optimizer:
     def _hyper(self, learning_rate):
         """The backend step's scalars for this update (called once per update)."""
         raise NotImplementedError(f"{type(self).__name__} must implement `_hyper`.")
+
+    def _step_hyper(self, learning_rate):
+        if self._device_steps is not None:
+            return self._device_steps.hyper(learning_rate)
+        return self._hyper(learning_rate)
+
+    def _hyper_for(self, hyper, dtype):
+        """``hyper`` for arrays of ``dtype``: device scalars rounded to it (host floats are
+        rounded by the backend)."""
+        return hyper if self._device_steps is None else device_steps.for_dtype(hyper, dtype)
 
     # ---- flat buffers -----------------------------------------------------------------------
 
@@ -492,13 +512,16 @@ class Optimizer:
         if self.weight_decay is not None:
             keep = 1.0 - float(self.weight_decay) * learning_rate
             for group in groups:
+                group_keep = self._hyper_for({"keep": keep}, group.dtype)["keep"]
                 for run in group.decay_runs:
-                    xp.multiply(group.weights.array[run], keep, out=group.weights.array[run])
-        hyper = self._hyper(learning_rate)
+                    xp.multiply(group.weights.array[run], group_keep,
+                                out=group.weights.array[run])
+        hyper = self._step_hyper(learning_rate)
         for group in groups:
             weights = group.weights.array
             backend.optimizer_step(self._fused_step, weights, group.grad, group.slot_arrays(),
-                                   hyper, lambda which, like=weights: self._scratch(like, which))
+                                   self._hyper_for(hyper, group.dtype),
+                                   lambda which, like=weights: self._scratch(like, which))
 
     def _clip_flat(self, groups):
         xp = _backend().xp
@@ -576,7 +599,9 @@ class Optimizer:
         keep = 1.0 - float(self.weight_decay) * learning_rate  # w - w * wd * lr
         for variable in variables:
             if self._use_weight_decay(variable):
-                xp.multiply(variable.value, keep, out=variable.value)
+                value = variable.value
+                xp.multiply(value, self._hyper_for({"keep": keep}, value.dtype)["keep"],
+                            out=value)
 
     # ---- serialization ----------------------------------------------------------------------
 

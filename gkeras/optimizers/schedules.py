@@ -2,7 +2,9 @@
 
 A schedule is called with the optimizer's step count (a host integer: the number of updates
 applied before this one) and returns the learning rate as a Python float, so evaluating it
-each training step never touches the device.
+each training step never touches the device. The built-in schedules also have a device form,
+``device_value(step, xp)``: the same formula on a float64 0-d device array of the step count,
+for an optimizer whose step count lives on the device (optimizers/device_steps.py).
 """
 import math
 
@@ -55,6 +57,12 @@ class ExponentialDecay(LearningRateSchedule):
             exponent = math.floor(exponent)
         return float(self.initial_learning_rate) * float(self.decay_rate) ** exponent
 
+    def device_value(self, step, xp):
+        exponent = step / self.decay_steps
+        if self.staircase:
+            exponent = xp.floor(exponent)
+        return float(self.initial_learning_rate) * xp.power(float(self.decay_rate), exponent)
+
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
@@ -84,6 +92,12 @@ class PiecewiseConstantDecay(LearningRateSchedule):
             if step <= boundary:
                 return float(value)
         return float(self.values[-1])
+
+    def device_value(self, step, xp):
+        rate = xp.full((), float(self.values[-1]), dtype="float64")
+        for boundary, value in reversed(list(zip(self.boundaries, self.values))):
+            rate = xp.where(step <= boundary, float(value), rate)
+        return rate
 
     def get_config(self):
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}

@@ -146,7 +146,7 @@ class Metric:
 
     def reset_state(self):
         for variable in self._variables:
-            variable.value = _xp().zeros_like(variable.value)
+            variable.value[...] = 0  # in place: a captured train step updates this memory
 
     def __call__(self, *args, **kwargs):
         self.update_state(*args, **kwargs)
@@ -164,8 +164,8 @@ class Metric:
 
 
 def _accumulate(variable, amount):
-    # asarray: NumPy turns 0-d results into scalars; keep a device array in the Variable
-    variable.value = _xp().asarray(variable.value + amount, dtype=variable.value.dtype)
+    # in place: a captured train step updates the same memory at each replay
+    _xp().add(variable.value, amount, out=variable.value, casting="unsafe")
 
 
 def _reduce_to_samplewise(values, sample_weight, reduce, dtype):

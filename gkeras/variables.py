@@ -81,15 +81,20 @@ class Variable(Tensor):
         self.requires_grad = self._trainable
 
     def assign(self, value):
-        """Set the value (written into the flat buffer when homed in one); the shape must
-        match."""
+        """Write ``value`` into the variable's array (in place, so that its memory stays the
+        same: a flat buffer's view, or an array a captured train step updates); the shape
+        must match."""
         if isinstance(value, Tensor):
             value = value.value
-        value = _backend().xp.array(value, dtype=self.value.dtype)  # a copy, as in __init__
-        if value.shape != self.value.shape:
+        xp = _backend().xp
+        current = self.value
+        value = xp.asarray(value, dtype=current.dtype)
+        if value.shape != current.shape:
             raise ValueError(f"Variable {self.path!r}: cannot assign a value of shape "
                              f"{tuple(value.shape)} to a variable of shape {self.shape}.")
-        self.value = value
+        if xp.may_share_memory(value, current):
+            value = value.copy()  # an overlapping copy would read what it already wrote
+        current[...] = value
         return self
 
     def assign_add(self, delta):

@@ -11,22 +11,32 @@ from ..backends import current as _backend
 
 
 class _RunningMean:
-    """Batch-size-weighted mean of scalar device values (count kept on the host)."""
+    """Batch-size-weighted mean of scalar device values. Total and count are device arrays
+    (of the values' dtype, as Keras's ``Mean``) updated in place, so that a train step
+    captured as a CUDA graph (step_capture.py) updates them at each replay."""
 
     def __init__(self, name):
         self.name = name
+        self.total = self.count = None  # allocated at the first update
         self.reset_state()
 
     def reset_state(self):
-        self.total = 0.0
-        self.count = 0
+        if self.total is not None:
+            self.total[...] = 0
+            self.count[...] = 0
 
     def update(self, value, n):
-        self.total = self.total + value * n
-        self.count += n
+        xp = _backend().xp
+        if self.total is None:
+            dtype = getattr(value, "dtype", numpy.dtype("float64"))
+            self.total, self.count = xp.zeros((), dtype=dtype), xp.zeros((), dtype=dtype)
+        xp.add(self.total, value * n, out=self.total)
+        xp.add(self.count, n, out=self.count)
 
     def result(self):
-        return self.total / max(self.count, 1)
+        if self.total is None:
+            return 0.0
+        return self.total / _backend().xp.maximum(self.count, 1)
 
 
 def _value(x):

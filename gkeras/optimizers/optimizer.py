@@ -63,6 +63,10 @@ class _HostScalarVariable(Variable):
     def shape(self):
         return ()
 
+    def assign(self, value):
+        self.value = value.value if isinstance(value, Tensor) else value
+        return self
+
     def set_host(self, number):
         self.host = number
         self._array = None

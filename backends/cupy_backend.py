@@ -80,6 +80,46 @@ class CupyBackend(ElementwiseKernels, NumpyBackend):
             local.copy_stream = self.xp.cuda.Stream(non_blocking=True)
         return local.copy_stream
 
+    # --- CUDA graphs (gkeras/models/step_capture.py) -----------------------------------------
+    def graph_capture_unsupported(self):
+        xp = self.xp
+        if getattr(xp.cuda.runtime, "is_hip", False):
+            return "CuPy on ROCm/HIP has no stream capture"
+        if not hasattr(xp.cuda, "MemoryPool"):
+            return "this CuPy has no cuda.MemoryPool"
+        return None
+
+    def capture_graph(self, work):
+        """Run ``work()`` under stream capture (``Stream.begin_capture``/``end_capture``) on
+        this backend's capture stream, allocating from a memory pool of its own; returns a
+        ``CapturedGraph``. Any error inside (a host read or sync: CUDA invalidates the
+        capture) ends the capture and propagates; nothing captured has run."""
+        xp = self.xp
+        stream = self._capture_stream()
+        # The graph's own pool: memory freed during capture is reused only inside the graph
+        # (its replays write there), never handed to work outside it.
+        pool = xp.cuda.MemoryPool()
+        with stream, xp.cuda.using_allocator(pool.malloc):
+            stream.begin_capture()
+            try:
+                work()
+            except BaseException:
+                try:
+                    stream.end_capture()
+                except Exception:  # the capture was invalidated: the first error says why
+                    pass
+                raise
+            graph = stream.end_capture()
+        return CapturedGraph(graph, stream, pool)
+
+    def _capture_stream(self):
+        """A blocking stream (ordered with the null stream, where eager work runs): capture
+        cannot use the null stream itself."""
+        stream = getattr(self, "_graph_stream", None)
+        if stream is None:
+            stream = self._graph_stream = self.xp.cuda.Stream(non_blocking=False)
+        return stream
+
     def check(self, values, failure):
         """Outside a loop: one read now. Inside ``deferred_checks``: the values wait on the
         device, so a training step never waits for the GPU."""
@@ -432,6 +472,17 @@ class CupyBackend(ElementwiseKernels, NumpyBackend):
         total = arrays[-1].size
         dtype = arrays[0].dtype  # the element type: the first array is never argmax
         kernels.get(self.xp, name, dtype)(total, *arrays, total, *window)
+
+
+class CapturedGraph:
+    """A captured CUDA graph, with the stream it replays on and the memory pool its arrays
+    live in (kept alive with it)."""
+
+    def __init__(self, graph, stream, pool):
+        self.graph, self.stream, self.pool = graph, stream, pool
+
+    def launch(self):
+        self.graph.launch(stream=self.stream)
 
 
 def _code(activation):

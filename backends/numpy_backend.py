@@ -242,6 +242,17 @@ class NumpyBackend:
     def wait_ready(self, ready):
         """Make the calling thread's stream wait for ``ready`` (no host synchronisation)."""
 
+    # --- CUDA graphs (gkeras/models/step_capture.py) -----------------------------------------
+    def graph_capture_unsupported(self):
+        """Why this backend cannot capture work as a graph (None when it can)."""
+        return f"the {self.name} backend has no graph capture (it runs on the CPU)"
+
+    def capture_graph(self, work):
+        """Capture ``work()`` (device operations only) as a graph; returns an object whose
+        ``launch()`` replays it. Only for backends where ``graph_capture_unsupported()`` is
+        None."""
+        raise NotImplementedError(self.graph_capture_unsupported())
+
     # --- checks that need the data's values (an index range) --------------------------------
 
     def check(self, values, failure):

@@ -27,6 +27,24 @@ can go wrong on a CPU-only test machine:
 
 Everything else is delegated to NumPy, results wrapped as ``DeviceArray``s (reductions give
 0-d arrays, as CuPy's do). ``sites[kind]`` lists where each counted transfer came from.
+
+CUDA graphs (``Stream.begin_capture``/``end_capture``, ``Graph.launch``), as CUDA captures:
+
+* capture needs a stream other than the null stream, one capture at a time; every device
+  operation made meanwhile must be on the capturing stream (the thread's current stream),
+  else ``CUDARuntimeError`` (cudaErrorStreamCaptureImplicit);
+* a host read, a synchronisation or a host-to-device copy during capture raises
+  ``cuda.runtime.CUDARuntimeError`` and invalidates the capture: ``end_capture`` then raises
+  too (a real copy from host memory would be refused or replayed from stale memory);
+* captured operations do not take effect: each is recorded on the graph's tape, and every
+  array written in place (``out=``, ``copyto``, item assignment, kernel arguments) and every
+  generator state is restored at ``end_capture``; arrays made during capture keep the values
+  computed for them (CUDA would leave them unwritten until a launch);
+* ``Graph.launch()`` replays the tape on the same memory: every result is written into the
+  array it was captured into, and every Python number an operation received (a kernel's
+  scalar argument, the operand of ``x * 0.5``) is the one it received at capture time.
+  Generators draw new values at each replay (CuPy's ``Generator`` keeps its state on the
+  device). ``graph_launches`` counts launches, ``captures`` completed captures.
 """
 import os
 import sys
@@ -43,6 +61,9 @@ _COMPARISONS = {"equal", "not_equal", "less", "less_equal", "greater", "greater_
 # CuPy must read the device to size these results (or returns a host value): a sync
 _SYNCHRONISING = {"nonzero", "flatnonzero", "argwhere", "unique", "compress", "extract",
                   "bincount", "histogram", "allclose", "array_equal", "array_equiv"}
+# functions and ndarray methods that write into their first argument (or their array)
+_IN_PLACE = {"copyto", "put", "place", "put_along_axis", "fill_diagonal", "fill", "sort",
+             "partition", "itemset", "setfield"}
 _THIS_FILE = os.path.abspath(__file__)
 
 
@@ -156,12 +177,19 @@ class DeviceArray(NDArrayOperatorsMixin):
         index = device._unwrap_index(index)
         if _has_bool_mask(index):
             device._count("to_host")  # CuPy reads the number of True entries
-        return device._wrap(self._host[index])
+        result = device._wrap(self._host[index])
+        if device._capture is not None and isinstance(result, DeviceArray):
+            host = self._host
+            device._captured(_replay_into(result._host, lambda: host[index]))
+        return result
 
     def __setitem__(self, index, value):
         device = self._device
         index = device._unwrap_index(index)
-        self._host[index] = device._unwrap(value, "ndarray.__setitem__", "count")
+        value = device._unwrap(value, "ndarray.__setitem__", "count")
+        host = self._host
+        device._captured(lambda: host.__setitem__(index, value), [host])  # journals first
+        host[index] = value
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         for x in inputs:
@@ -253,6 +281,31 @@ class _Stream:
     def synchronize(self):
         self._device._count("synchronize")
 
+    def begin_capture(self, mode=None):
+        device = self._device
+        if self.null:
+            raise RuntimeError("cannot capture on the default (legacy) stream")
+        if device._capture is not None:
+            raise CUDARuntimeError("cudaErrorIllegalState: a capture is already in progress")
+        device._capture = _Capture(self)
+
+    def end_capture(self):
+        device = self._device
+        capture = device._capture
+        if capture is None or capture.stream is not self:
+            raise CUDARuntimeError("cudaErrorIllegalState: this stream is not capturing")
+        device._capture = None
+        capture.undo()
+        if capture.invalidated is not None:
+            raise CUDARuntimeError("cudaErrorStreamCaptureInvalidated: the capture was "
+                                   f"invalidated by {capture.invalidated}")
+        device.captures += 1
+        return _Graph(device, capture.tape)
+
+    def is_capturing(self):
+        capture = self._device._capture
+        return capture is not None and capture.stream is self
+
     def record(self, event=None):
         event = _Event(self._device, self)
         self.recorded.append(event)
@@ -269,6 +322,75 @@ class _Stream:
 
     def __exit__(self, *exc):
         self._device._stream_stack().pop()
+
+
+class CUDARuntimeError(RuntimeError):
+    """``cupy.cuda.runtime.CUDARuntimeError``."""
+
+
+class _Capture:
+    """One stream capture: the tape of replayable operations and the journal of in-place
+    writes to undo at its end."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.tape = []
+        self.journal = []
+        self.invalidated = None
+
+    def save(self, array):
+        if isinstance(array, numpy.ndarray):
+            self.journal.append((array, array.copy()))
+
+    def save_generator(self, generator):
+        self.journal.append((generator, generator.bit_generator.state))
+
+    def undo(self):
+        for target, saved in reversed(self.journal):
+            if isinstance(target, numpy.ndarray):
+                target[...] = saved
+            else:
+                target.bit_generator.state = saved
+
+
+class _Graph:
+    """A captured graph: ``launch()`` replays its tape (see the module docstring)."""
+
+    def __init__(self, device, tape):
+        self._device = device
+        self._tape = tape
+
+    def launch(self, stream=None):
+        if self._device._capture is not None:
+            raise CUDARuntimeError("FakeCupy: launching a graph inside a capture is not "
+                                   "emulated")
+        self._device.graph_launches += 1
+        for operation in self._tape:
+            operation()
+
+
+def _hosts(wrapped):
+    """The NumPy arrays behind a wrapped result (a DeviceArray or a tuple of them)."""
+    if isinstance(wrapped, DeviceArray):
+        return wrapped._host
+    if isinstance(wrapped, tuple):
+        return tuple(_hosts(w) for w in wrapped)
+    return wrapped
+
+
+def _replay_into(result, compute):
+    """A tape entry: ``compute()`` again, its value written into the captured ``result``."""
+    def replay():
+        value = compute()
+        if isinstance(result, numpy.ndarray) and isinstance(value, (numpy.ndarray,
+                                                                    numpy.generic)):
+            if value is not result:
+                numpy.copyto(result, value, casting="unsafe")
+        elif isinstance(result, tuple) and isinstance(value, tuple):
+            for r, v in zip(result, value):
+                if isinstance(r, numpy.ndarray) and v is not r:
+                    numpy.copyto(r, v, casting="unsafe")
+    return replay
 
 
 class _Event:
@@ -296,6 +418,8 @@ class FakeCupy(types.ModuleType):
         self.reset()
         self.null_stream = _Stream(self, null=True)
         self._thread_streams = threading.local()
+        self._capture = None  # the _Capture in progress
+        self.graph_launches = self.captures = 0
 
         def get_device_count():  # as CuPy's: raises when the driver is missing or too old
             if device_count_error is not None:
@@ -305,7 +429,9 @@ class FakeCupy(types.ModuleType):
             get_current_stream=lambda: (self._stream_stack() or [self.null_stream])[-1],
             Stream=lambda null=False, non_blocking=False, ptds=False: _Stream(
                 self, non_blocking=non_blocking, null=null),
-            runtime=types.SimpleNamespace(getDeviceCount=get_device_count))
+            runtime=types.SimpleNamespace(getDeviceCount=get_device_count,
+                                          CUDARuntimeError=CUDARuntimeError),
+            MemoryPool=_MemoryPool, using_allocator=_using_allocator)
         self.random = types.SimpleNamespace(
             default_rng=lambda seed=None: _Generator(numpy.random.default_rng(seed), self))
 
@@ -329,8 +455,11 @@ class FakeCupy(types.ModuleType):
 
     def _create(self, value, dtype=None, copy=True, **kwargs):
         if isinstance(value, DeviceArray):
-            host = value._host.astype(dtype or value.dtype, copy=copy)
-            return value if host is value._host else self._wrap(host)
+            source = value._host
+            host = source.astype(dtype or value.dtype, copy=copy)
+            if host is not source:
+                self._captured(_replay_into(host, lambda: source.astype(host.dtype)))
+            return value if host is source else self._wrap(host)
         if _holds_device_array(value):
             raise TypeError("FakeCupy: cannot build an array from a list holding device arrays; "
                             "use stack/concatenate.")
@@ -387,7 +516,21 @@ class FakeCupy(types.ModuleType):
                 self._count("to_host")
             if short_name == "take":
                 kwargs.setdefault("mode", "wrap")  # CuPy's take wraps out-of-range indices
-            return self._wrap(fn(*args, **kwargs))
+            if self._capture is None:
+                return self._wrap(fn(*args, **kwargs))
+            owner = getattr(fn, "__self__", None)
+            writes = [kwargs.get("out")]
+            if short_name in _IN_PLACE and args:
+                writes.append(owner if name.startswith("ndarray.") else args[0])
+            generator = owner if isinstance(owner, numpy.random.Generator) else None
+            for array in writes:  # journaled before the call writes them
+                self._capture.save(array)
+            if generator is not None:
+                self._capture.save_generator(generator)
+            wrapped = self._wrap(fn(*args, **kwargs))
+            if short_name not in ("empty", "empty_like"):
+                self._captured(_replay_into(_hosts(wrapped), lambda: fn(*args, **kwargs)))
+            return wrapped
         on_device.__name__ = name
         return on_device
 
@@ -402,7 +545,18 @@ class FakeCupy(types.ModuleType):
         if out is not None:
             out = out if isinstance(out, tuple) else (out,)
             kwargs = dict(kwargs, out=tuple(self._unwrap(o, name) for o in out))
+        if self._capture is not None:
+            writes = list(kwargs.get("out", ())) + (host_inputs[:1] if method == "at" else [])
+            for array in writes:
+                self._capture.save(array)
         result = getattr(ufunc, method)(*host_inputs, **kwargs)
+        if self._capture is not None:
+            wrapped = self._wrap(result) if out is None else None
+            self._captured(_replay_into(
+                _hosts(wrapped) if out is None else result,
+                lambda: getattr(ufunc, method)(*host_inputs, **kwargs)))
+            if out is None:
+                return wrapped
         if out is not None:
             return out[0] if len(out) == 1 else out
         return self._wrap(result)
@@ -447,8 +601,32 @@ class FakeCupy(types.ModuleType):
         return value
 
     def _count(self, kind):
+        if self._capture is not None:
+            what = {"to_host": "a device-to-host read", "to_device": "a host-to-device copy",
+                    "synchronize": "a synchronisation"}[kind]
+            self._capture.invalidated = f"{what} at {_caller()}"
+            raise CUDARuntimeError("cudaErrorStreamCaptureInvalidated: operation not "
+                                   f"permitted when stream is capturing ({what} at "
+                                   f"{_caller()})")
         self.counts[kind] += 1
         self.sites[kind].append(_caller())
+
+    def _captured(self, replay, writes=(), generator=None):
+        """During a capture: journal the arrays ``writes`` (and the generator) an operation
+        is about to change, and put ``replay`` on the tape. Returns whether capturing."""
+        capture = self._capture
+        if capture is None:
+            return False
+        if self.cuda.get_current_stream() is not capture.stream:
+            capture.invalidated = f"work on another stream at {_caller()}"
+            raise CUDARuntimeError("cudaErrorStreamCaptureImplicit: operation on another "
+                                   f"stream while a stream is capturing ({_caller()})")
+        for array in writes:
+            capture.save(array)
+        if generator is not None:
+            capture.save_generator(generator)
+        capture.tape.append(replay)
+        return True
 
 
 def _caller():
@@ -502,7 +680,11 @@ class _RawKernel:
             elif isinstance(arg, float):
                 arg = numpy.float64(arg)
             host_args.append(arg)
-        self._function(grid, block, host_args)
+        device = self._device
+        writes = [a for a in host_args if isinstance(a, numpy.ndarray)]
+        function = self._function
+        device._captured(lambda: function(grid, block, host_args), writes)
+        function(grid, block, host_args)
 
 
 def _raw_module(self, *, code=None, options=(), name_expressions=None, **kwargs):
@@ -518,3 +700,32 @@ def _kernel_shim():
 
 
 FakeCupy.RawModule = _raw_module
+
+
+# --- memory pools: CuPy's ``cuda.MemoryPool`` and ``cuda.using_allocator`` ---------------------
+# (the fake allocates with NumPy; a pool only counts what it was asked for)
+
+class _MemoryPool:
+    def __init__(self):
+        self.allocations = 0
+
+    def malloc(self, size):
+        self.allocations += 1
+
+    def free_all_blocks(self):
+        pass
+
+
+class _UsingAllocator:
+    def __init__(self, allocator=None):
+        self.allocator = allocator
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _using_allocator(allocator=None):
+    return _UsingAllocator(allocator)

@@ -8,6 +8,7 @@ import numpy
 
 from ..autograd import Tensor
 from ..backends import current as _backend
+from . import step_capture
 
 
 class _RunningMean:
@@ -92,7 +93,11 @@ class Compiling:
         as lists or as dicts keyed by output name."""
         from .. import losses, optimizers
         auto_scale_loss = kwargs.pop("auto_scale_loss", True)
-        for legacy in ("sample_weight_mode", "run_eagerly", "jit_compile", "steps_per_execution"):
+        # jit_compile (True/'auto'): fit's train step as a CUDA graph (step_capture.py)
+        jit_compile = step_capture.check_jit_compile(kwargs.pop("jit_compile", None))
+        if kwargs.pop("run_eagerly", False):
+            jit_compile = False
+        for legacy in ("sample_weight_mode", "steps_per_execution"):
             kwargs.pop(legacy, None)
         if kwargs:
             raise TypeError(f"compile: unexpected keyword argument(s) {sorted(kwargs)}.")
@@ -117,6 +122,8 @@ class Compiling:
         self._loss_tracker = _RunningMean("loss")
         self._compiled = True
         self._trainable_cache = None
+        self._jit_compile = jit_compile
+        self._captured_steps = None
 
     def _output_names_for_compile(self, loss):
         if getattr(self, "_is_graph_network", False):

@@ -11,7 +11,7 @@ from ..autograd import GradientTape, backward
 from ..backends import current as _backend
 from ..layers.base import flatten
 from ..utils import data as data_utils
-from . import arguments
+from . import arguments, step_capture
 from .compiling import Compiling, _format_results, _value
 from .data_preparation import (DataPreparation, _batch_weights, _float_dtype,
                                _unpack_validation)
@@ -128,6 +128,7 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
             verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         self._trainable_cache = self.trainable_weights
+        train_step = step_capture.train_step_runner(self)  # jit_compile: CUDA graphs
         rng = numpy.random.default_rng(numpy.random.randint(2**31))
         batch_stream = _BatchStream(n_train, batch_size, shuffle, rng, train_range[0])
         cbs.on_train_begin()
@@ -145,7 +146,7 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
                     bx = [data_utils.take(a, index, dtype) for a in dev_xs]
                     by = [data_utils.take(a, index) for a in dev_ys]
                     bw = _batch_weights(dev_sws, by, index, class_table)
-                    self._train_step(bx, by, bw)
+                    train_step(bx, by, bw)
                     cbs.on_train_batch_end(step, self._logs())
                     if self.stop_training:
                         break

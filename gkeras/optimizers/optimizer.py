@@ -3,7 +3,10 @@ decay, configs.
 
 Every update runs in place on the backend's arrays (weights and per-weight state), with the
 step's coefficients (learning rate, bias corrections) computed once per step as Python floats
-from a host-side step count, so a training step never waits on the device.
+from a host-side step count, so a training step never waits on the device. An optimizer
+switched to device steps (device_steps.py: inside a LossScaleOptimizer, or in a train step
+captured as a CUDA graph) keeps its step count and learning rate on the device instead and
+computes those coefficients there.
 
 The built-in optimizers name a backend ``optimizer_step`` (``_fused_step``; the equations are
 in backends/numpy_optimizers.py). From their first update on, they keep the trainable

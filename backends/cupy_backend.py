@@ -110,14 +110,15 @@ class CupyBackend(ElementwiseKernels, NumpyBackend):
                     pass
                 raise
             graph = stream.end_capture()
-        return CapturedGraph(graph, stream, pool)
+        return CapturedGraph(graph, stream, pool, xp.cuda.get_current_stream)
 
     def _capture_stream(self):
-        """A blocking stream (ordered with the null stream, where eager work runs): capture
-        cannot use the null stream itself."""
+        """The stream graphs are captured and launched on: capture cannot use the null stream,
+        and a non-blocking one is not disturbed by null-stream work of other threads (a
+        launch is ordered with the caller's stream by events instead)."""
         stream = getattr(self, "_graph_stream", None)
         if stream is None:
-            stream = self._graph_stream = self.xp.cuda.Stream(non_blocking=False)
+            stream = self._graph_stream = self.xp.cuda.Stream(non_blocking=True)
         return stream
 
     def check(self, values, failure):
@@ -478,11 +479,17 @@ class CapturedGraph:
     """A captured CUDA graph, with the stream it replays on and the memory pool its arrays
     live in (kept alive with it)."""
 
-    def __init__(self, graph, stream, pool):
+    def __init__(self, graph, stream, pool, current_stream):
         self.graph, self.stream, self.pool = graph, stream, pool
+        self._current_stream = current_stream
 
     def launch(self):
+        """Replay after the work queued on the caller's stream, and before what it queues
+        next (stream events: the host does not wait)."""
+        caller = self._current_stream()
+        self.stream.wait_event(caller.record())
         self.graph.launch(stream=self.stream)
+        caller.wait_event(self.stream.record())
 
 
 def _code(activation):

@@ -105,6 +105,11 @@ def test_replayed_steps_train_exactly_as_eager_steps(fake, monkeypatch, name):
     # a replayed step neither reads the device nor copies from the host nor synchronizes
     assert all(counts == {"to_host": 0, "to_device": 0, "synchronize": 0}
                for counts in replays), replays
+    # graphs run on a non-blocking stream of their own, ordered with the training stream by
+    # events both ways at each launch
+    graph_stream = backends.current()._graph_stream
+    assert graph_stream.non_blocking and len(graph_stream.waited) == steps - 2
+    assert len(fake.null_stream.waited) == steps - 2
 
 
 def test_a_learning_rate_set_by_a_callback_reaches_the_graph(fake):

@@ -269,3 +269,15 @@ def test_captured_training_matches_eager_training_on_the_device():
     # CuPy's generator and kernels are the same in both runs; a GPU's reductions may order
     # their sums differently from run to run, hence float32 tolerances
     _assert_same_training(eager, captured, rtol=1e-4, atol=1e-5)
+
+
+class _SetWeightDecayEachBatch(callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        self.model.optimizer.weight_decay = 0.01 * (batch + 1)
+
+
+def test_a_graph_invalidated_at_every_step_gives_way_to_eager_steps(fake):
+    eager = _fit(False, fit_callbacks=[_SetWeightDecayEachBatch()], epochs=6)
+    with pytest.warns(UserWarning, match="a host setting of the optimizer.* changed before 11"):
+        captured = _fit("auto", fit_callbacks=[_SetWeightDecayEachBatch()], epochs=6)
+    _assert_same_training(eager, captured)

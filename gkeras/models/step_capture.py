@@ -41,6 +41,8 @@ from ..optimizers import device_steps
 from ..variables import _VALUE_SLOT
 
 JIT_COMPILE_VALUES = (True, False, "auto", None)
+# graph invalidations tolerated (or half the replays, if more) before training goes eager
+MAX_INVALIDATIONS = 10
 
 
 class CaptureError(RuntimeError):
@@ -81,6 +83,8 @@ class CapturedSteps:
         self.graphs = {}  # batch signature -> _Graph, or _WARM after the eager warm-up
         self.disabled = None  # the reason, once capture failed with mode 'auto'
         self.captures = 0
+        self.replays = 0
+        self.invalidations = 0
 
     def __call__(self, xs, ys, sws):
         model = self.model
@@ -88,8 +92,17 @@ class CapturedSteps:
             return model._train_step(xs, ys, sws)
         key = _signature(xs, ys, sws)
         entry = self.graphs.get(key)
-        if isinstance(entry, _Graph) and not entry.valid():
-            entry = None  # something the graph depends on changed: warm up and capture again
+        if isinstance(entry, _Graph):
+            changed = entry.state.difference(_State(model))
+            if changed is not None:
+                # something the graph depends on changed: warm up and capture again, unless
+                # it changes all the time (then each step would be captured anew)
+                self.invalidations += 1
+                if self.invalidations > max(MAX_INVALIDATIONS, self.replays // 2):
+                    return self._fail(f"{changed} changed before {self.invalidations} of "
+                                      f"{self.invalidations + self.replays} replays", xs, ys,
+                                      sws)
+                entry = None
         if entry is None:
             reason = self._capturable()
             if reason is not None:
@@ -105,6 +118,7 @@ class CapturedSteps:
                 return self._fail(str(error), xs, ys, sws)
             return None
         entry.run(xs, ys, sws)
+        self.replays += 1
         return None
 
     def _capturable(self):
@@ -166,9 +180,6 @@ class _Graph:
         self.statics = statics
         self.state = state
 
-    def valid(self):
-        return self.state.difference(_State(self.state.model)) is None
-
     def run(self, xs, ys, sws):
         _copy_into(self.statics, (xs, ys, sws))
         self.graph.launch()
@@ -210,7 +221,7 @@ class _State:
     def difference(self, other):
         """None when ``other`` is the same state, else what differs (for messages)."""
         if self.settings != other.settings:
-            return "a host setting of the optimizer or the trainable variables"
+            return "a host setting of the optimizer, or the trainable variables,"
         if len(self.arrays) != len(other.arrays):
             return "the set of state arrays"
         for (name, array, _), (_, now, _) in zip(self.arrays, other.arrays):

@@ -41,7 +41,7 @@ bench: $(PY)
 gpu-check:
 	$(PYTHON) -m pip install -q --no-index --no-deps --no-build-isolation -e .
 	KERAS_BACKEND=cupy $(PYTHON) -m pytest -q -m gpu tests
-	KERAS_BACKEND=cupy $(PYTHON) bench/bench_train.py --quick --frameworks gkeras,torch
+	KERAS_BACKEND=cupy $(PYTHON) bench/bench_train.py --quick --frameworks gkeras,gkeras-graph,torch
 
 clean:
 	rm -rf $(VENV) build *.egg-info examples/*.h5 examples/*.keras

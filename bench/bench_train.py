@@ -5,6 +5,7 @@ samples/second for the same model, optimizer (Adam) and batch size.
 
     python bench/bench_train.py                       # all frameworks found
     python bench/bench_train.py --frameworks gkeras,torch --quick
+    python bench/bench_train.py --frameworks gkeras,gkeras-graph   # compile(jit_compile='auto')
 
 The share of gkeras's loop spent inside array math is measured by bench/profile_math_share.py.
 """
@@ -35,7 +36,7 @@ def make_data(workload, n):
     return x, np.eye(CLASSES, dtype="float32")[y]
 
 
-def keras_model(keras, workload):
+def keras_model(keras, workload, **compile_kwargs):
     """The same model in gkeras and Keras 3: MLP 784-512-512-10, Keras's mnist_convnet, or
     mnist_convnet with each convolution followed by BatchNormalization (no conv bias) then
     ReLU (convnet_bn), or Keras's imdb_lstm."""
@@ -44,7 +45,8 @@ def keras_model(keras, workload):
         model = keras.Sequential([keras.Input((SEQUENCE,), dtype="int32"),
                                   layers.Embedding(VOCABULARY, 128), layers.LSTM(128),
                                   layers.Dense(1, activation="sigmoid")])
-        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy",
+                      **compile_kwargs)
         return model
     if workload == "mlp":
         body = [keras.Input((784,)), layers.Dense(512, activation="relu"),
@@ -59,15 +61,18 @@ def keras_model(keras, workload):
                 layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
                 layers.MaxPooling2D(2), layers.Flatten(), layers.Dropout(0.5)]
     model = keras.Sequential(body + [layers.Dense(CLASSES, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy",
+                  **compile_kwargs)
     return model
 
 
-def run_gkeras(workload, n, epochs):
+def run_gkeras(workload, n, epochs, jit_compile=None):
     import gkeras as keras
     batch = BATCH[workload]
     x, y = make_data(workload, n)
-    model = keras_model(keras, workload)
+    # gkeras-graph: the train step captured as a CUDA graph (the warm-up fit captures it)
+    model = keras_model(keras, workload, **({"jit_compile": jit_compile} if jit_compile
+                                           else {}))
     model.fit(x[:batch * 5], y[:batch * 5], batch_size=batch, epochs=1, verbose=0)  # warm-up
     keras.backends.current().synchronize()
     start = time.perf_counter()
@@ -163,8 +168,9 @@ def run_keras(workload, n, epochs):
     return n * epochs / (time.perf_counter() - start), keras.backend.backend()
 
 
-RUNNERS = {"gkeras": run_gkeras, "torch": run_torch, "keras-torch": run_keras,
-           "keras-jax": run_keras}
+RUNNERS = {"gkeras": run_gkeras,
+           "gkeras-graph": lambda w, n, e: run_gkeras(w, n, e, jit_compile="auto"),
+           "torch": run_torch, "keras-torch": run_keras, "keras-jax": run_keras}
 
 
 def main():

@@ -206,10 +206,13 @@ class DeviceArray(NDArrayOperatorsMixin):
         return getattr(target, func.__name__)(*args, **kwargs)
 
     def __deepcopy__(self, memo):
-        return self._device._wrap(self._host.copy())
+        return self.__copy__()
 
     def __copy__(self):
-        return self._device._wrap(self._host.copy())
+        host = self._host
+        copy = host.copy()
+        self._device._captured(_replay_into(copy, lambda: host))
+        return self._device._wrap(copy)
 
     def __reduce__(self):
         raise TypeError("DeviceArray cannot be pickled; read it with .get() first.")
@@ -478,7 +481,10 @@ class FakeCupy(types.ModuleType):
         array = self.asarray(a, dtype)
         if array._host.flags.c_contiguous:
             return array
-        return self._wrap(numpy.ascontiguousarray(array._host))  # a copy on the device
+        source = array._host
+        copy = numpy.ascontiguousarray(source)  # a copy on the device
+        self._captured(_replay_into(copy, lambda: source))
+        return self._wrap(copy)
 
     # --- everything else: NumPy on unwrapped arrays -----------------------------------------
     def __getattr__(self, name):

@@ -281,3 +281,35 @@ def test_a_graph_invalidated_at_every_step_gives_way_to_eager_steps(fake):
     with pytest.warns(UserWarning, match="a host setting of the optimizer.* changed before 11"):
         captured = _fit("auto", fit_callbacks=[_SetWeightDecayEachBatch()], epochs=6)
     _assert_same_training(eager, captured)
+
+
+LAYER_MODELS = {
+    "lstm_recurrent_dropout": ((7, 4), "float32", lambda: [
+        layers.LSTM(5, return_sequences=True, recurrent_dropout=0.2, seed=2), layers.GRU(3)]),
+    "simple_rnn_masked": ((7,), "int32", lambda: [
+        layers.Embedding(20, 4, mask_zero=True), layers.SimpleRNN(3)]),
+    "conv_batchnorm_pool": ((6, 6, 2), "float32", lambda: [
+        layers.Conv2D(3, 3, padding="same", use_bias=False), layers.BatchNormalization(),
+        layers.ReLU(), layers.MaxPooling2D(2), layers.Flatten()]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_MODELS))
+def test_recurrent_embedding_and_convolution_steps_replay_exactly(fake, name):
+    shape, dtype, body = LAYER_MODELS[name]
+    rng = np.random.default_rng(0)
+    x = (rng.integers(0, 20, (37,) + shape) if dtype == "int32" else
+         rng.normal(size=(37,) + shape)).astype(dtype)
+    y = rng.integers(0, 2, (37, 1)).astype("float32")
+    runs, initial = [], None
+    for jit_compile in (False, True):
+        model = gkeras.Sequential([gkeras.Input(shape, dtype=dtype)] + body() +
+                                  [layers.Dense(1, activation="sigmoid")])
+        initial = initial or model.get_weights()
+        model.set_weights(initial)
+        model.compile(optimizer=optimizers.Adam(0.01), loss="binary_crossentropy",
+                      jit_compile=jit_compile)
+        history = model.fit(x, y, batch_size=8, epochs=3, verbose=0, shuffle=False)
+        runs.append((model, history.history))
+    _assert_same_training(*runs)
+    assert runs[1][0]._captured_steps.captures == 2

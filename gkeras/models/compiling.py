@@ -90,7 +90,9 @@ class Compiling:
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
                 weighted_metrics=None, **kwargs):
         """Configure training. ``loss``/``metrics``/``loss_weights`` may be given per output
-        as lists or as dicts keyed by output name."""
+        as lists or as dicts keyed by output name. ``jit_compile=True`` or ``'auto'``: on the
+        CuPy backend ``fit`` replays its train step as a CUDA graph (step_capture.py; unset
+        or False: eager steps; no effect on NumPy)."""
         from .. import losses, optimizers
         auto_scale_loss = kwargs.pop("auto_scale_loss", True)
         # jit_compile (True/'auto'): fit's train step as a CUDA graph (step_capture.py)

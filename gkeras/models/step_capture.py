@@ -274,7 +274,7 @@ def _attribute_entry(name, owner, attribute):
 
 def _settings(model):
     optimizers = [model.optimizer, getattr(model.optimizer, "inner_optimizer", None)]
-    settings = [tuple(id(v) for v in model._trainable_cache or ())]
+    settings = [tuple(map(id, optimizers)), tuple(id(v) for v in model._trainable_cache or ())]
     for optimizer in optimizers:
         if optimizer is not None:
             settings.append(tuple(sorted(

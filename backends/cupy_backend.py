@@ -453,18 +453,29 @@ class CupyBackend(ElementwiseKernels, NumpyBackend):
 
     # --- optimizer updates (contract in numpy_optimizers.py): kernels/optimizers.cu -----------
     # One launch per call: each thread updates one element of the weight and its slots. The
-    # scalars after ``total`` are named as the keys of ``hyper`` (host floats: no device read).
+    # scalars after ``total`` are named as the keys of ``hyper`` (host floats: no device read),
+    # but for device steps: their step scalars, stacked into ``step`` (one more launch).
 
     def flat_update_pays_off(self, sizes):
         return len(sizes) > 1  # one launch and one gather instead of a launch per variable
 
     def optimizer_step(self, name, weight, grad, slots, hyper, scratch):
-        if not kernels.has_kernels_for(weight.dtype) or numpy_optimizers.device_scalars(hyper):
+        on_device = numpy_optimizers.device_scalars(hyper)
+        if not kernels.has_kernels_for(weight.dtype) or not on_device <= set(
+                numpy_optimizers.STEP_SCALARS.get(name, ())):
             return super().optimizer_step(name, weight, grad, slots, hyper, scratch)
         numpy_optimizers.check(name, hyper, slots)
         kernel = kernels.get(self.xp, f"{name}_update", weight.dtype)
         arrays = [weight, _contiguous(grad.astype(weight.dtype, copy=False))]
         arrays += [self._placeholder(weight.dtype) if slot is None else slot for slot in slots]
+        if on_device:  # the step's scalars from the device, in STEP_SCALARS order
+            step_names = numpy_optimizers.STEP_SCALARS[name]
+            arrays.append(self.xp.stack([self.xp.asarray(hyper[key], dtype=weight.dtype)
+                                         for key in step_names]))
+            hyper = dict(hyper, **{key: 0.0 for key in step_names}, device_step=1)
+        else:
+            arrays.append(self._placeholder(weight.dtype))
+            hyper = dict(hyper, device_step=0)
         scalars = [hyper[p.name] for p in kernel.parameters[len(arrays) + 1:]]
         kernel(weight.size, *arrays, weight.size, *scalars)
 

@@ -14,10 +14,12 @@ calls ``STEPS[name]`` here) applies one update of optimizer ``name`` elementwise
   counters (learning rate after decay and schedule, bias corrections): the keys of
   ``HYPER[name]``, in the order the kernels of kernels/optimizers.cu take them. Flags are ints
   (0/1). The arithmetic is in the arrays' dtype (float32 arrays: the scalars are rounded to
-  float32 first, as NumPy does with a Python float). A step-dependent scalar may instead be a
-  0-d backend array of the weight's dtype, computed on the device (an optimizer in device
-  steps, gkeras/optimizers/device_steps.py): backends then run the array ops below, whose
-  results are the same (the kernels and the CPU extra take host scalars only).
+  float32 first, as NumPy does with a Python float). The step-dependent scalars,
+  ``STEP_SCALARS[name]``, may instead be 0-d backend arrays of the weight's dtype, computed on
+  the device (an optimizer in device steps, gkeras/optimizers/device_steps.py), with the same
+  results: the CuPy backend's kernels then read them from a device array (``step``, in the
+  order of ``STEP_SCALARS``), the NumPy backend runs the array ops below (the CPU extra takes
+  host scalars only).
 - ``scratch(which)``: a temporary like ``weight`` (``which`` 0 or 1); contents are garbage.
   The kernels need none.
 
@@ -50,6 +52,14 @@ HYPER = {
     "adamax": ("step_size", "one_minus_beta_1", "beta_2", "epsilon"),
     "nadam": ("learning_rate", "one_minus_beta_1", "one_minus_beta_2", "epsilon", "c_m", "c_g",
               "inv_sqrt_bias"),
+}
+
+
+# the scalars of HYPER that change from step to step (learning rate, bias corrections)
+STEP_SCALARS = {
+    "sgd": ("learning_rate",), "rmsprop": ("learning_rate",), "adagrad": ("learning_rate",),
+    "adadelta": ("learning_rate",), "adam": ("alpha",), "adamax": ("step_size",),
+    "nadam": ("learning_rate", "c_m", "c_g", "inv_sqrt_bias"),
 }
 
 
@@ -198,8 +208,9 @@ _HYPER_KEYS = {name: frozenset(keys) for name, keys in HYPER.items()}
 
 
 def device_scalars(hyper):
-    """Whether a scalar of ``hyper`` is a 0-d array (computed on the device)."""
-    return any(not isinstance(value, (int, float, numpy.generic)) for value in hyper.values())
+    """The keys of ``hyper`` whose scalars are 0-d arrays (computed on the device)."""
+    return {key for key, value in hyper.items()
+            if not isinstance(value, (int, float, numpy.generic))}
 
 
 def check(name, hyper, slots):

@@ -4,6 +4,9 @@
 // backends/numpy_optimizers.py: every line below is one NumPy ufunc pass of the reference, in
 // its order, rounded to T. The step's scalars (learning rate, bias corrections) are arguments
 // computed on the host; a slot the configuration does not use is a placeholder never read.
+// With device_step != 0 the step-dependent ones (numpy_optimizers.STEP_SCALARS, in that order)
+// are read from the device array `step` instead (an optimizer in device steps: its step count
+// lives on the device); otherwise `step` is a placeholder never read.
 
 __device__ __forceinline__ float optimizer_sqrt(float x) { return sqrtf(x); }
 __device__ __forceinline__ double optimizer_sqrt(double x) { return sqrt(x); }
@@ -27,8 +30,10 @@ __device__ __forceinline__ T moving_average(T state, T value, T rate) {
 }
 
 template <typename T>
-__global__ void sgd_update(T* weight, const T* grad, T* velocity, long long total,
-                           T learning_rate, T momentum, int nesterov) {
+__global__ void sgd_update(T* weight, const T* grad, T* velocity, const T* step,
+                           long long total, T learning_rate, T momentum, int nesterov,
+                           int device_step) {
+  if (device_step) learning_rate = step[0];
   GRID_STRIDE_LOOP(i, total) {
     const T step = grad[i] * learning_rate;
     T w = weight[i];
@@ -51,8 +56,10 @@ __global__ void sgd_update(T* weight, const T* grad, T* velocity, long long tota
 
 template <typename T>
 __global__ void rmsprop_update(T* weight, const T* grad, T* velocity, T* momentum_slot,
-                               T* average_gradient, long long total, T learning_rate, T rho,
-                               T one_minus_rho, T epsilon, T momentum, int centered) {
+                               T* average_gradient, const T* step, long long total,
+                               T learning_rate, T rho, T one_minus_rho, T epsilon, T momentum,
+                               int centered, int device_step) {
+  if (device_step) learning_rate = step[0];
   GRID_STRIDE_LOOP(i, total) {
     const T g = grad[i];
     T tmp = g * g;
@@ -84,8 +91,9 @@ __global__ void rmsprop_update(T* weight, const T* grad, T* velocity, T* momentu
 }
 
 template <typename T>
-__global__ void adagrad_update(T* weight, const T* grad, T* accumulator, long long total,
-                               T learning_rate, T epsilon) {
+__global__ void adagrad_update(T* weight, const T* grad, T* accumulator, const T* step,
+                               long long total, T learning_rate, T epsilon, int device_step) {
+  if (device_step) learning_rate = step[0];
   GRID_STRIDE_LOOP(i, total) {
     const T g = grad[i];
     const T acc = accumulator[i] + g * g;
@@ -100,8 +108,10 @@ __global__ void adagrad_update(T* weight, const T* grad, T* accumulator, long lo
 
 template <typename T>
 __global__ void adadelta_update(T* weight, const T* grad, T* accumulated_grad,
-                                T* accumulated_delta_var, long long total, T learning_rate,
-                                T rho, T one_minus_rho, T epsilon) {
+                                T* accumulated_delta_var, const T* step, long long total,
+                                T learning_rate, T rho, T one_minus_rho, T epsilon,
+                                int device_step) {
+  if (device_step) learning_rate = step[0];
   GRID_STRIDE_LOOP(i, total) {
     const T g = grad[i];
     T tmp = g * g;
@@ -127,8 +137,10 @@ __global__ void adadelta_update(T* weight, const T* grad, T* accumulated_grad,
 
 template <typename T>
 __global__ void adam_update(T* weight, const T* grad, T* momentum, T* velocity,
-                            T* velocity_hat, long long total, T alpha, T one_minus_beta_1,
-                            T one_minus_beta_2, T epsilon, int amsgrad) {
+                            T* velocity_hat, const T* step, long long total, T alpha,
+                            T one_minus_beta_1, T one_minus_beta_2, T epsilon, int amsgrad,
+                            int device_step) {
+  if (device_step) alpha = step[0];
   GRID_STRIDE_LOOP(i, total) {
     const T g = grad[i];
     const T m = moving_average(momentum[i], g, one_minus_beta_1);
@@ -148,8 +160,10 @@ __global__ void adam_update(T* weight, const T* grad, T* momentum, T* velocity,
 }
 
 template <typename T>
-__global__ void adamax_update(T* weight, const T* grad, T* momentum, T* norm, long long total,
-                              T step_size, T one_minus_beta_1, T beta_2, T epsilon) {
+__global__ void adamax_update(T* weight, const T* grad, T* momentum, T* norm, const T* step,
+                              long long total, T step_size, T one_minus_beta_1, T beta_2,
+                              T epsilon, int device_step) {
+  if (device_step) step_size = step[0];
   GRID_STRIDE_LOOP(i, total) {
     const T g = grad[i];
     const T m = moving_average(momentum[i], g, one_minus_beta_1);
@@ -166,8 +180,15 @@ __global__ void adamax_update(T* weight, const T* grad, T* momentum, T* norm, lo
 
 template <typename T>
 __global__ void nadam_update(T* weight, const T* grad, T* momentum, T* velocity,
-                             long long total, T learning_rate, T one_minus_beta_1,
-                             T one_minus_beta_2, T epsilon, T c_m, T c_g, T inv_sqrt_bias) {
+                             const T* step, long long total, T learning_rate,
+                             T one_minus_beta_1, T one_minus_beta_2, T epsilon, T c_m, T c_g,
+                             T inv_sqrt_bias, int device_step) {
+  if (device_step) {
+    learning_rate = step[0];
+    c_m = step[1];
+    c_g = step[2];
+    inv_sqrt_bias = step[3];
+  }
   GRID_STRIDE_LOOP(i, total) {
     const T g = grad[i];
     const T m = moving_average(momentum[i], g, one_minus_beta_1);

@@ -18,8 +18,9 @@ float64 device mirror (the host value stays the exact one that ``get_config`` an
 ``learning_rate`` setter see; setting it also writes the mirror), Nadam's momentum product
 moves to a float64 device ``Variable``. Each update then computes its scalars with device ops
 on 0-d float64 arrays (the same double-precision formulas as the host), rounds them to the
-weights' dtype and hands them to the backend's ``optimizer_step``, which runs the reference
-array ops of backends/numpy_optimizers.py with them (the kernels take host scalars).
+weights' dtype and hands them to the backend's ``optimizer_step`` (the CuPy backend's fused
+kernels read them from a device array; the NumPy backend runs the reference array ops of
+backends/numpy_optimizers.py with them).
 
 Only the built-in update rules and schedules have device forms: ``unsupported(optimizer)``
 names what keeps an optimizer on the host (then it keeps counting skipped steps, and its

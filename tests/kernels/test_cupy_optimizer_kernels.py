@@ -69,6 +69,25 @@ def test_optimizer_step_equals_the_numpy_backend(backend, case, size, dtype):
             _assert_equal(g, w, exact)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_step_scalars_on_the_device_give_the_same_step(backend, case, dtype):
+    """Device steps (gkeras/optimizers/device_steps.py): the step scalars as 0-d device
+    arrays of the weight's dtype, read by the kernel from its ``step`` array."""
+    from gkeras.backends import numpy_optimizers
+    _, name, used, hyper = case
+    weight, grad, slots = arrays(37, dtype, name, used)
+    want = _step(NUMPY, name, weight, grad, slots, hyper)
+    on_device = dict(hyper, **{key: backend.xp.asarray(np.array(hyper[key], dtype))
+                               for key in numpy_optimizers.STEP_SCALARS[name]})
+    got = _step(backend, name, weight, grad, slots, on_device)
+    exact = isinstance(backend.xp, FakeCupy)
+    _assert_equal(got[0], want[0], exact)
+    for g, w in zip(got[1], want[1]):
+        if w is not None:
+            _assert_equal(g, w, exact)
+
+
 def test_unknown_optimizer_and_missing_scalars_are_clear_errors(backend):
     weight = backend.xp.zeros(3, "float32")
     with pytest.raises(ValueError, match="unknown optimizer 'adamw'"):

@@ -27,11 +27,21 @@ def _reference(name, weight, grad, slots, hyper):
     return weight, slots
 
 
-def _kernel(name, weight, grad, slots, hyper):
+def _kernel(name, weight, grad, slots, hyper, device_step=False):
+    """The kernel's step; with ``device_step`` its step scalars come from the ``step`` array
+    (their by-value arguments are then garbage, which must not be read)."""
     placeholder = numpy.zeros(1, weight.dtype)
     args = [weight, grad] + [placeholder if s is None else s for s in slots]
+    step_names = numpy_optimizers.STEP_SCALARS[name]
+    if device_step:
+        args.append(numpy.array([hyper[key] for key in step_names], weight.dtype))
+        hyper = dict(hyper, **{key: 1e30 for key in step_names}, device_step=1)
+    else:
+        args.append(placeholder)
+        hyper = dict(hyper, device_step=0)
     parameters = kernels.signatures(kernels.source("optimizers.cu"))[f"{name}_update"]
-    assert [p.name for p in parameters[len(args) + 1:]] == list(numpy_optimizers.HYPER[name])
+    assert [p.name for p in parameters[len(args) + 1:]] == \
+        list(numpy_optimizers.HYPER[name]) + ["device_step"]
     outputs = [0] + [2 + i for i, s in enumerate(slots) if s is not None]
     got = _launch(f"{name}_update", weight.dtype, weight.size, args,
                   [hyper[p.name] for p in parameters[len(args) + 1:]], outputs)
@@ -39,16 +49,17 @@ def _kernel(name, weight, grad, slots, hyper):
     return got[0], tuple(None if s is None else next(written) for s in slots)
 
 
+@pytest.mark.parametrize("device_step", [False, True], ids=["host_scalars", "device_step"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_kernel_equals_the_reference_bit_for_bit(case, size, dtype):
+def test_kernel_equals_the_reference_bit_for_bit(case, size, dtype, device_step):
     _, name, used, hyper = case
     weight, grad, slots = arrays(size, dtype, name, used)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no NaN: the cases are in range
         want_weight, want_slots = _reference(name, weight, grad, slots, hyper)
-    got_weight, got_slots = _kernel(name, weight, grad, slots, hyper)
+    got_weight, got_slots = _kernel(name, weight, grad, slots, hyper, device_step)
     assert numpy.isfinite(got_weight).all()
     assert got_weight.tobytes() == want_weight.tobytes(), name
     for got, want in zip(got_slots, want_slots):

@@ -94,6 +94,50 @@ def run():
     numpy.savez(os.path.join(OUT, f"{RANK}.npz"), **results)
 
 
+class Batches(keras.utils.Sequence):
+    """The same batches on every rank (each keeps its shard of each)."""
+
+    def __init__(self, x, y, size):
+        self.x, self.y, self.size = x, y, size
+
+    def __len__(self):
+        return -(-len(self.x) // self.size)
+
+    def __getitem__(self, i):
+        part = slice(i * self.size, (i + 1) * self.size)
+        return self.x[part], self.y[part]
+
+
+def run_sources():
+    """Sequences, h5py datasets (read shard by shard), class weights, validation data, a
+    prediction of one sample (one rank has none), early stopping."""
+    import h5py
+    results = {}
+    x, y = data(47, (12,), 3)
+    vx, vy = data(13, (12,), 3, seed=8)
+    model = model_for("mlp")
+    history = model.fit(Batches(x, y, 9), epochs=2, verbose=0, shuffle=False,
+                        validation_data=Batches(vx, vy, 5), workers=0)
+    results["sequence_loss"] = numpy.asarray(history.history["val_loss"])
+    path = os.path.join(OUT, f"data_{RANK}.h5")
+    with h5py.File(path, "w") as f:
+        f["x"], f["y"] = x, y
+    with h5py.File(path, "r") as f:
+        history = model.fit(f["x"], f["y"], batch_size=6, epochs=3, verbose=0,
+                            shuffle="batch", class_weight={0: 2.0, 1: 0.5},
+                            validation_data=(vx, vy),
+                            callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=0)])
+    for key, values in history.history.items():
+        results[f"history_{key}"] = numpy.asarray(values)
+    results["evaluate_generator"] = numpy.asarray(
+        model.evaluate_generator(Batches(vx, vy, 4), workers=0))
+    results["predict_one"] = model.predict(x[:1])
+    results["predict_generator"] = model.predict_generator(Batches(vx, vy, 4), workers=0)
+    for i, w in enumerate(model.get_weights()):
+        results[f"weight_{i}"] = w
+    numpy.savez(os.path.join(OUT, f"{RANK}.npz"), **results)
+
+
 def fail(how):
     """A rank that dies during training: the job must end, not hang."""
     x, y = data(400, (12,), 3)
@@ -111,5 +155,7 @@ def fail(how):
 
 if SCENARIO in ("kill", "raise"):
     fail(SCENARIO)
+elif SCENARIO == "sources":
+    run_sources()
 else:
     run()

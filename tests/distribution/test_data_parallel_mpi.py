@@ -72,6 +72,15 @@ def test_two_processes_train_as_one_on_the_global_batch(scenario, tmp_path):
     assert (double / "model.h5").exists()
 
 
+def test_sequences_h5py_class_weights_and_early_stopping_as_one_process(tmp_path):
+    reference, rank0, rank1 = _train("sources", tmp_path)[:3]
+    assert sorted(rank0) == sorted(reference)
+    for key in reference:
+        numpy.testing.assert_allclose(rank0[key], reference[key], rtol=1e-10, atol=1e-10,
+                                      err_msg=key)
+        numpy.testing.assert_array_equal(rank1[key], rank0[key], err_msg=key)
+
+
 @pytest.mark.parametrize("how", ["raise", "kill"])
 def test_a_failing_rank_ends_the_job_instead_of_a_hang(how, tmp_path):
     done, seconds = _run([MPIEXEC, "-n", "2", sys.executable, WORKER, how, str(tmp_path)],

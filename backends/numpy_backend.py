@@ -229,8 +229,9 @@ class NumpyBackend:
 
     # --- data-parallel training ----------------------------------------------------------
     def select_device(self, local_rank, local_size):
-        """Use the device of the process ``local_rank`` of ``local_size`` on this machine
-        (the CPU has one, shared)."""
+        """Use the device of the process ``local_rank`` of ``local_size`` on this machine:
+        the CPU is shared, each process's BLAS gets its share of the cores."""
+        blas_threads.share_cores(local_size)
 
     def device_communicator(self, host):
         """The communicator that sums and broadcasts this backend's arrays across processes;

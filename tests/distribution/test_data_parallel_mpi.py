@@ -81,6 +81,15 @@ def test_sequences_h5py_class_weights_and_early_stopping_as_one_process(tmp_path
         numpy.testing.assert_array_equal(rank1[key], rank0[key], err_msg=key)
 
 
+def test_the_example_trains_the_digits_cnn_on_two_processes(tmp_path):
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "examples",
+                           "data_parallel.py")
+    done, _ = _run([MPIEXEC, "-n", "2", sys.executable, example], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("trained by 2 process(es)") == 1
+    assert done.stdout.count("Epoch 1/15") == 1
+
+
 @pytest.mark.parametrize("how", ["raise", "kill"])
 def test_a_failing_rank_ends_the_job_instead_of_a_hang(how, tmp_path):
     done, seconds = _run([MPIEXEC, "-n", "2", sys.executable, WORKER, how, str(tmp_path)],

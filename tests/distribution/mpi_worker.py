@@ -8,6 +8,7 @@ the history, evaluate's and predict's results. The test compares the files.
 """
 import os
 import sys
+import time
 
 import numpy
 
@@ -148,12 +149,14 @@ def fail(how):
             if RANK == 1 and batch == 3:
                 if how == "kill":
                     os.kill(os.getpid(), 9)
+                if how == "hang":
+                    time.sleep(600)
                 raise ValueError("rank 1 fails on purpose")
 
     model.fit(x, y, batch_size=4, epochs=50, verbose=0, callbacks=[Die()])
 
 
-if SCENARIO in ("kill", "raise"):
+if SCENARIO in ("kill", "raise", "hang"):
     fail(SCENARIO)
 elif SCENARIO == "sources":
     run_sources()

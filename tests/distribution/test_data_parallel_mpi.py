@@ -22,17 +22,17 @@ pytestmark = pytest.mark.skipif(
     reason="needs mpi4py and mpiexec (pip install gkeras[mpi])")
 
 
-def _environment():
+def _environment(timeout="60"):
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               GKERAS_COLLECTIVE_TIMEOUT="60")
+               GKERAS_COLLECTIVE_TIMEOUT=timeout)
     env.pop("KERAS_BACKEND", None)
     return env
 
 
-def _run(args, out, timeout=240):
+def _run(args, out, timeout=240, collective_timeout="60"):
     started = time.monotonic()
-    done = subprocess.run(args, cwd=out, env=_environment(), capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(args, cwd=out, env=_environment(collective_timeout),
+                          capture_output=True, text=True, timeout=timeout)
     return done, time.monotonic() - started
 
 
@@ -102,3 +102,12 @@ def test_a_failing_rank_ends_the_job_instead_of_a_hang(how, tmp_path):
         assert "rank 1 of 2 failed; aborting all ranks" in output
     else:
         assert "BAD TERMINATION" in output or "killed" in output.lower()
+
+
+def test_a_rank_that_hangs_makes_the_others_stop_at_the_collective_deadline(tmp_path):
+    done, seconds = _run([MPIEXEC, "-n", "2", sys.executable, WORKER, "hang", str(tmp_path)],
+                         tmp_path, timeout=120, collective_timeout="3")
+    output = done.stdout + done.stderr
+    assert done.returncode != 0 and seconds < 60, output
+    assert "rank 0 of 2 waited 3 s in" in output and "another rank has failed or hangs" in output
+    assert "rank 0 of 2 failed; aborting all ranks" in output

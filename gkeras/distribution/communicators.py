@@ -60,6 +60,12 @@ class MPICommunicator:
         """Start summing ``array`` across ranks, in place; ``wait`` on the result."""
         return self.comm.Iallreduce(self._MPI.IN_PLACE, array, op=self._MPI.SUM)
 
+    def progress(self, requests):
+        """Let MPI move started sums along: MPICH advances a collective only inside MPI
+        calls, so the reverse pass polls between gradients to overlap them."""
+        if requests:
+            self._MPI.Request.Testall(requests)
+
     def wait(self, requests, what="allreduce"):
         """Wait for ``requests``, polling, with this communicator's deadline."""
         if not requests:

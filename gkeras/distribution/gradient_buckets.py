@@ -64,6 +64,7 @@ class GradientBuckets:
         self.views[index][...] = grad
         self._received[index] = True
         self._arrived(self._bucket_of[index])
+        self.communicator.progress(self._handles)
 
     def _arrived(self, bucket):
         bucket.waiting -= 1

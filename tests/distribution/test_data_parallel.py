@@ -269,3 +269,39 @@ def test_nccl_sums_device_arrays_in_place_in_a_job_of_one():
     summed = buckets.finish(backward(loss, variables, on_gradient=buckets.add))
     for s, e in zip(summed, expected):
         numpy.testing.assert_allclose(backend.to_numpy(s), e, rtol=1e-6)
+
+
+class _StepTransfers(keras.callbacks.Callback):
+    """The fake device's transfer counts over the steps after the first (the first builds
+    the optimizer's state); the last batch's counts are read before the epoch's end."""
+
+    def __init__(self, device):
+        super().__init__()
+        self.device, self.counts = device, None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 1:
+            self.device.reset()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.counts = dict(self.device.counts)
+
+
+@pytest.mark.parametrize("distributed", [False, True])
+def test_a_data_parallel_step_on_the_gpu_reads_nothing_back_to_the_host(fake_device,
+                                                                         distributed):
+    device, _ = fake_device
+    if distributed:
+        keras.distribution.set_distribution(_data_parallel(0, 2))
+    try:
+        model = _mlp()
+        model.compile("adam", "mse", metrics=["mae"])
+        probe = _StepTransfers(device)
+        x = numpy.random.default_rng(0).normal(size=(40, 4)).astype("float32")
+        model.fit(x, numpy.zeros((40, 2), "float32"), batch_size=8, epochs=1, verbose=0,
+                  callbacks=[probe], shuffle=False)
+    finally:
+        keras.distribution.set_distribution(None)
+    assert probe.counts == {"to_host": 0, "to_device": 0, "synchronize": 0}
+    if distributed:  # the gradient and metric sums went through NCCL
+        assert len(device.cuda.nccl.calls) >= 2 * 5

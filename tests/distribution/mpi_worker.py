@@ -139,6 +139,30 @@ def run_sources():
     numpy.savez(os.path.join(OUT, f"{RANK}.npz"), **results)
 
 
+def run_two_outputs():
+    """A functional model with two inputs and two outputs, loss weights and per-output
+    metrics, trained with a batch size that leaves a last batch of one sample."""
+    numpy.random.seed(0 if RANK in (0, "single") else 1)
+    a, b = keras.Input((6,), name="a"), keras.Input((4,), name="b")
+    hidden = layers.Dense(8, activation="relu")(layers.Concatenate()([a, b]))
+    label = layers.Dense(3, activation="softmax", name="label")(hidden)
+    score = layers.Dense(1, name="score")(hidden)
+    model = keras.Model([a, b], [label, score])
+    model.compile("rmsprop", ["sparse_categorical_crossentropy", "mse"], loss_weights=[1.0, 0.3],
+                  metrics={"label": ["accuracy"], "score": ["mae"]})
+    rng = numpy.random.default_rng(4)
+    xa, xb = rng.normal(size=(31, 6)), rng.normal(size=(31, 4))
+    ya, yb = rng.integers(0, 3, size=31), rng.normal(size=(31, 1))
+    history = model.fit({"a": xa, "b": xb}, [ya, yb], batch_size=5, epochs=3, verbose=0)
+    results = {f"history_{k}": numpy.asarray(v) for k, v in history.history.items()}
+    results["evaluate"] = numpy.asarray(model.evaluate([xa, xb], [ya, yb], verbose=0))
+    label_p, score_p = model.predict([xa, xb], batch_size=4)
+    results["predict_label"], results["predict_score"] = label_p, score_p
+    for i, w in enumerate(model.get_weights()):
+        results[f"weight_{i}"] = w
+    numpy.savez(os.path.join(OUT, f"{RANK}.npz"), **results)
+
+
 def fail(how):
     """A rank that dies during training: the job must end, not hang."""
     x, y = data(400, (12,), 3)
@@ -160,5 +184,7 @@ if SCENARIO in ("kill", "raise", "hang"):
     fail(SCENARIO)
 elif SCENARIO == "sources":
     run_sources()
+elif SCENARIO == "two_outputs":
+    run_two_outputs()
 else:
     run()

@@ -72,8 +72,9 @@ def test_two_processes_train_as_one_on_the_global_batch(scenario, tmp_path):
     assert (double / "model.h5").exists()
 
 
-def test_sequences_h5py_class_weights_and_early_stopping_as_one_process(tmp_path):
-    reference, rank0, rank1 = _train("sources", tmp_path)[:3]
+@pytest.mark.parametrize("scenario", ["sources", "two_outputs"])
+def test_sources_and_multi_output_models_train_as_one_process(scenario, tmp_path):
+    reference, rank0, rank1 = _train(scenario, tmp_path)[:3]
     assert sorted(rank0) == sorted(reference)
     for key in reference:
         numpy.testing.assert_allclose(rank0[key], reference[key], rtol=1e-10, atol=1e-10,

@@ -65,6 +65,20 @@ def single_threaded():
         set_(previous)
 
 
+def share_cores(processes):
+    """Give this process's BLAS its share of the cores when ``processes`` processes share the
+    machine (the ranks of a data-parallel job), unless the user chose a thread count: two
+    ranks each running one thread per core would fight over every core."""
+    global _controls
+    if processes <= 1 or os.environ.get("OMP_NUM_THREADS") or \
+            os.environ.get("OPENBLAS_NUM_THREADS"):
+        return
+    if _controls is None:
+        _controls = _find_controls() or False
+    if _controls:
+        _controls[1](max(1, (os.cpu_count() or 1) // processes))
+
+
 # others' load is re-estimated at most this often (seconds), over the time since the last one
 _SAMPLE_PERIOD = 0.5
 _QUIET_BELOW = 0.5  # cores' worth of CPU time used by other processes

@@ -53,6 +53,18 @@ class CupyBackend(ElementwiseKernels, NumpyBackend):
     def current_stream(self):
         return self.xp.cuda.get_current_stream()
 
+    def select_device(self, local_rank, local_size):
+        count = self.xp.cuda.runtime.getDeviceCount()
+        if local_size > count:  # NCCL refuses two ranks on one GPU
+            raise RuntimeError(
+                f"gkeras.distribution: {local_size} processes run on this machine but it has "
+                f"{count} CUDA device(s); start at most one process per GPU.")
+        self.xp.cuda.Device(local_rank).use()
+
+    def device_communicator(self, host):
+        from .cupy_collectives import NcclCommunicator
+        return NcclCommunicator(self.xp, host)
+
     def copy_to_device_async(self, host_arrays, consumer_stream):
         """Copy on this thread's own non-blocking stream, so the copy overlaps the consumer's
         work. The arrays are allocated on the consumer's stream (their memory returns to its

@@ -227,6 +227,17 @@ class NumpyBackend:
     def synchronize(self):
         """Wait for queued device work; nothing to wait for on the CPU."""
 
+    # --- data-parallel training ----------------------------------------------------------
+    def select_device(self, local_rank, local_size):
+        """Use the device of the process ``local_rank`` of ``local_size`` on this machine:
+        the CPU is shared, each process's BLAS gets its share of the cores."""
+        blas_threads.share_cores(local_size)
+
+    def device_communicator(self, host):
+        """The communicator that sums and broadcasts this backend's arrays across processes;
+        ``host`` (MPI) moves NumPy arrays itself."""
+        return host
+
     # --- prefetching batches (fit from a generator) ----------------------------------------
     def current_stream(self):
         """The calling thread's device stream (None on the CPU)."""

@@ -9,8 +9,8 @@ from . import backends as _backends
 _backends.set_backend(config.backend())
 
 from . import (activations, backend, callbacks, constraints, initializers, layers,  # noqa: E402
-               datasets, losses, metrics, mixed_precision, models, ops, optimizers,
-               preprocessing, regularizers, testing, utils)
+               datasets, distribution, losses, metrics, mixed_precision, models, ops,
+               optimizers, preprocessing, regularizers, testing, utils)
 from .autograd import GradientTape, Tensor  # noqa: E402
 from .layers import Input, Layer  # noqa: E402
 from .models import Model, Sequential  # noqa: E402

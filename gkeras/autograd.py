@@ -109,26 +109,53 @@ def result(value, parents, backward):
     return Tensor(value)
 
 
-def backward(target, sources, output_gradient=None):
-    """Gradients of ``target`` w.r.t. each tensor in ``sources`` (None where unconnected)."""
+def backward(target, sources, output_gradient=None, on_gradient=None):
+    """Gradients of ``target`` w.r.t. each tensor in ``sources`` (None where unconnected).
+
+    ``on_gradient(i, grad)``, if given, is called as soon as source ``i``'s gradient is final
+    (its last consumer has run), while the rest of the reverse pass is still to come: data
+    parallel training starts reducing early gradients then.
+    """
     order = _topological_order(target)
     xp = _backend().xp
     grads = {id(target): output_gradient if output_gradient is not None
              else xp.ones_like(target.value)}
     wanted = {id(s) for s in sources}
+    pending = None if on_gradient is None else _consumer_counts(order, sources)
     for node in reversed(order):
         grad = grads.get(id(node))
-        if grad is None or node._backward is None:
-            continue
-        if id(node) not in wanted:
-            del grads[id(node)]
-        for parent, pgrad in zip(node._parents, node._backward(grad)):
-            if pgrad is None or not parent.requires_grad:
-                continue
-            key = id(parent)
-            previous = grads.get(key)
-            grads[key] = pgrad if previous is None else previous + pgrad
+        if grad is not None and node._backward is not None:
+            if id(node) not in wanted:
+                del grads[id(node)]
+            for parent, pgrad in zip(node._parents, node._backward(grad)):
+                if pgrad is None or not parent.requires_grad:
+                    continue
+                key = id(parent)
+                previous = grads.get(key)
+                grads[key] = pgrad if previous is None else previous + pgrad
+        if pending is not None and node._parents is not None:
+            for parent in node._parents:
+                count = pending.get(id(parent))
+                if count is None:
+                    continue
+                if count[0] == 1:
+                    on_gradient(count[1], grads.get(id(parent)))
+                count[0] -= 1
     return [grads.get(id(s)) for s in sources]
+
+
+def _consumer_counts(order, sources):
+    """``id(source) -> [edges from recorded ops to it, its index]``, for sources with any."""
+    index = {id(s): i for i, s in enumerate(sources)}
+    counts = {}
+    for node in order:
+        if node._parents is None:
+            continue
+        for parent in node._parents:
+            key = id(parent)
+            if key in index:
+                counts.setdefault(key, [0, index[key]])[0] += 1
+    return counts
 
 
 def _topological_order(target):

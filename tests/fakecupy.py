@@ -98,6 +98,11 @@ class DeviceArray(NDArrayOperatorsMixin):
     def __len__(self):
         return len(self._host)
 
+    @property
+    def data(self):
+        """CuPy's ``MemoryPointer``: ``.ptr``, the address (of the NumPy buffer here)."""
+        return types.SimpleNamespace(ptr=self._host.ctypes.data)
+
     def __iter__(self):
         return (self._device._wrap(row) for row in self._host)
 
@@ -280,6 +285,10 @@ class _Stream:
         self.null = null
         self.waited = []
         self.recorded = []
+
+    @property
+    def ptr(self):
+        return 0 if self.null else id(self)
 
     def synchronize(self):
         self._device._count("synchronize")

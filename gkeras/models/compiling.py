@@ -196,6 +196,9 @@ class Compiling:
             tracker.reset_state()
 
     def _logs(self):
+        data_parallel = getattr(self, "_data_parallel", None)
+        if data_parallel is not None:  # the same global values on every rank
+            return data_parallel.reduced_logs(self._all_trackers())
         return {name: _value(tracker.result()) for name, tracker in self._all_trackers()}
 
     def _check_targets(self, y_true, y_pred):

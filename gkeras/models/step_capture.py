@@ -86,11 +86,12 @@ class CapturedSteps:
         self.replays = 0
         self.invalidations = 0
 
-    def __call__(self, xs, ys, sws):
+    def __call__(self, xs, ys, sws, *step_args):
+        """One train step of ``model._train_step(xs, ys, sws, *step_args)``."""
         model = self.model
         if self.disabled is not None:
-            return model._train_step(xs, ys, sws)
-        key = _signature(xs, ys, sws)
+            return model._train_step(xs, ys, sws, *step_args)
+        key = _signature(xs, ys, sws) + step_args  # Python arguments are baked into a graph
         entry = self.graphs.get(key)
         if isinstance(entry, _Graph):
             changed = entry.state.difference(_State(model))
@@ -101,21 +102,21 @@ class CapturedSteps:
                 if self.invalidations > max(MAX_INVALIDATIONS, self.replays // 2):
                     return self._fail(f"{changed} changed before {self.invalidations} of "
                                       f"{self.invalidations + self.replays} replays", xs, ys,
-                                      sws)
+                                      sws, step_args)
                 entry = None
         if entry is None:
             reason = self._capturable()
             if reason is not None:
-                return self._fail(reason, xs, ys, sws)
-            model._train_step(xs, ys, sws)
+                return self._fail(reason, xs, ys, sws, step_args)
+            model._train_step(xs, ys, sws, *step_args)
             self.graphs[key] = _WARM
             return None
         if entry is _WARM:
             try:
-                self.graphs[key] = self._capture(xs, ys, sws)  # and runs this step
+                self.graphs[key] = self._capture(xs, ys, sws, step_args)  # and runs this step
             except CaptureError as error:
                 del self.graphs[key]
-                return self._fail(str(error), xs, ys, sws)
+                return self._fail(str(error), xs, ys, sws, step_args)
             return None
         entry.run(xs, ys, sws)
         self.replays += 1
@@ -126,6 +127,9 @@ class CapturedSteps:
         model = self.model
         optimizer = model.optimizer
         inner = getattr(optimizer, "inner_optimizer", optimizer)
+        if getattr(model, "_data_parallel", None) is not None:
+            return ("data-parallel training sums the gradients across processes (MPI or "
+                    "NCCL calls made from the host) inside the step")
         reason = device_steps.enable(inner)
         if reason is not None:
             return reason
@@ -134,7 +138,7 @@ class CapturedSteps:
                 return f"layer {layer.name!r} is stateful (its states are host-side Python)"
         return None
 
-    def _capture(self, xs, ys, sws):
+    def _capture(self, xs, ys, sws, step_args):
         model = self.model
         xp = self.backend.xp
         statics = [[None if a is None else xp.empty_like(a) for a in group]
@@ -142,7 +146,7 @@ class CapturedSteps:
         _copy_into(statics, (xs, ys, sws))
         before = _State(model)
         try:
-            graph = self.backend.capture_graph(lambda: model._train_step(*statics))
+            graph = self.backend.capture_graph(lambda: model._train_step(*statics, *step_args))
         except Exception as error:  # what the device refused inside the step says why
             before.restore()
             raise CaptureError(f"{type(error).__name__}: {error}") from error
@@ -157,7 +161,7 @@ class CapturedSteps:
         entry.graph.launch()  # capturing ran nothing: this launch is this batch's step
         return entry
 
-    def _fail(self, reason, xs, ys, sws):
+    def _fail(self, reason, xs, ys, sws, step_args):
         if self.mode is True:
             raise CaptureError(f"jit_compile=True: the train step of model "
                                f"{self.model.name!r} cannot be captured as a CUDA graph: "
@@ -168,7 +172,7 @@ class CapturedSteps:
         warnings.warn(f"jit_compile='auto': the train step of model {self.model.name!r} runs "
                       f"eagerly, it cannot be captured as a CUDA graph: {reason}.",
                       stacklevel=3)
-        return self.model._train_step(xs, ys, sws)
+        return self.model._train_step(xs, ys, sws, *step_args)
 
 
 _WARM = object()

@@ -15,10 +15,11 @@ from . import arguments, step_capture
 from .compiling import Compiling, _format_results, _value
 from .data_preparation import (DataPreparation, _batch_weights, _float_dtype,
                                _unpack_validation)
+from .distributed import Distributed, data_parallel_call
 from .training_generator import GeneratorTraining, _should_validate, is_batch_source
 
 
-class Trainer(Compiling, DataPreparation, GeneratorTraining):
+class Trainer(Compiling, DataPreparation, GeneratorTraining, Distributed):
     def __init__(self):
         self.optimizer = None
         self.stop_training = False
@@ -36,20 +37,34 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
         total, per_output = self._compute_loss(ys, preds, sws)
         return preds, total, per_output
 
-    def _train_step(self, xs, ys, sws):
+    def _train_step(self, xs, ys, sws, share=None, counted=True):
+        """One update. Data parallel: ``share`` is this rank's fraction of the global batch
+        (its loss is scaled by it and the gradients summed across ranks); ``counted`` False
+        for a rank without samples, which still joins the sums."""
         with GradientTape():
             preds, total, per_output = self._forward_and_loss(xs, ys, sws, training=True)
             # loss scaling (LossScaleOptimizer, loss_scale_factor): the optimizer unscales
             scaled = self.optimizer.scale_loss(total)
+            if share is not None:
+                scaled = scaled * share
         variables = self._trainable_cache
-        self.optimizer.apply(backward(scaled, variables), variables)
-        self._update_trackers(total, per_output, ys, preds, sws, int(xs[0].shape[0]))
+        buckets = self._gradient_buckets
+        if buckets is None:
+            grads = backward(scaled, variables)
+        else:
+            buckets.start()
+            grads = buckets.finish(backward(scaled, variables, on_gradient=buckets.add))
+        self.optimizer.apply(grads, variables)
+        if counted:
+            self._update_trackers(total, per_output, ys, preds, sws, int(xs[0].shape[0]))
 
-    def _test_step(self, xs, ys, sws):
+    def _test_step(self, xs, ys, sws, counted=True):
         preds, total, per_output = self._forward_and_loss(xs, ys, sws, training=False)
-        self._update_trackers(total, per_output, ys, preds, sws, int(xs[0].shape[0]))
+        if counted:
+            self._update_trackers(total, per_output, ys, preds, sws, int(xs[0].shape[0]))
 
     # --- fit -----------------------------------------------------------------------------------
+    @data_parallel_call
     def fit(self, x=None, y=None, batch_size=None, epochs=10, verbose=1, callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -123,13 +138,16 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
         class_table = losses_module.class_weight_table(class_weight) if class_weight else None
         n_train = train_range[1] - train_range[0]
         steps = steps_per_epoch or -(-n_train // batch_size)
+        callbacks, verbose = self._rank_callbacks(callbacks, verbose)
         cbs = callbacks_module.CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=self,
             verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         self._trainable_cache = self.trainable_weights
+        self._start_data_parallel_training()
         train_step = step_capture.train_step_runner(self)  # jit_compile: CUDA graphs
-        rng = numpy.random.default_rng(numpy.random.randint(2**31))
+        rng = numpy.random.default_rng(self._data_parallel.shared_seed()
+                                       if self._data_parallel else numpy.random.randint(2**31))
         batch_stream = _BatchStream(n_train, batch_size, shuffle, rng, train_range[0])
         cbs.on_train_begin()
         epoch_logs = {}
@@ -143,13 +161,15 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
                     if index is None:
                         break
                     cbs.on_train_batch_begin(step)
+                    index, share, counted = self._shard_index(index)
                     bx = [data_utils.take(a, index, dtype) for a in dev_xs]
                     by = [data_utils.take(a, index) for a in dev_ys]
                     bw = _batch_weights(dev_sws, by, index, class_table)
-                    train_step(bx, by, bw)
+                    train_step(bx, by, bw, share, counted)
                     cbs.on_train_batch_end(step, self._logs())
-                    if self.stop_training:
+                    if self._stop_requested():
                         break
+                self._end_data_parallel_epoch()
                 epoch_logs = self._logs()
                 if val_xs is not None and _should_validate(epoch, validation_freq):
                     val_logs = self._evaluate_arrays(*dev_val, val_range,
@@ -159,7 +179,7 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
             # read from the device once: on_train_end gets these same floats
             epoch_logs = callbacks_module._pythonify_logs(epoch_logs)
             cbs.on_epoch_end(epoch, epoch_logs)
-            if self.stop_training:
+            if self._stop_requested():
                 break
         cbs.on_train_end(epoch_logs)
         self.history = cbs.history
@@ -177,15 +197,17 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
             for step, index in enumerate(batches):
                 if callbacks is not None:
                     callbacks.on_test_batch_begin(step)
+                index, _, counted = self._shard_index(index)
                 bx = [data_utils.take(a, index, self.dtype) for a in xs]
                 by = [data_utils.take(a, index) for a in ys]
                 bw = [data_utils.take(w, index) for w in sws]
-                self._test_step(bx, by, bw)
+                self._test_step(bx, by, bw, counted)
                 if callbacks is not None:
                     callbacks.on_test_batch_end(step, self._logs())
         return self._logs()
 
     # --- evaluate / predict ----------------------------------------------------------------
+    @data_parallel_call
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, sample_weight=None,
                  steps=None, callbacks=None, max_queue_size=10, workers=1,
                  use_multiprocessing=False, return_dict=False, **kwargs):
@@ -210,6 +232,7 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
                              "the same number of samples.")
         self._ensure_built(xs)
         dev = self._device_arrays(xs, ys, sws)
+        callbacks, verbose = self._rank_callbacks(callbacks, verbose)
         cbs = callbacks_module.CallbackList(
             callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
             steps=steps or -(-n // batch_size))
@@ -218,6 +241,7 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
         cbs.on_test_end(logs)
         return _format_results(logs, self.metrics_names, return_dict)
 
+    @data_parallel_call
     def predict(self, x, batch_size=None, verbose=0, steps=None, callbacks=None,
                 max_queue_size=10, workers=1, use_multiprocessing=False):
         """Outputs as NumPy arrays (a list for several outputs). Needs no compile."""
@@ -233,17 +257,24 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
         n = data_utils.cardinality(xs, "x")
         self._ensure_built(xs)
         dev_xs = [data_utils.device_array(a, _float_dtype(a, self.dtype)) for a in xs]
-        batches = data_utils.epoch_batches(n, batch_size, False, None)
         if steps is not None:
-            batches = batches[:steps]
+            n = min(n, steps * batch_size)
+        # data parallel: each rank predicts its contiguous part, then all parts are joined
+        start, stop = (0, n) if self._data_parallel is None else \
+            self._data_parallel.shard_bounds(n)
+        rows = None if self._data_parallel is None else stop - start
+        batches = data_utils.epoch_batches(max(stop - start, 1), batch_size, False, None,
+                                           start if stop > start else 0)
+        callbacks, verbose = self._rank_callbacks(callbacks, verbose)
         cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=1, steps=len(batches))
         return self._predict_loop(([data_utils.take(a, index, self.dtype) for a in dev_xs]
-                                   for index in batches), cbs)
+                                   for index in batches), cbs, rows)
 
-    def _predict_loop(self, batch_inputs, cbs):
+    def _predict_loop(self, batch_inputs, cbs, rows=None):
         """The model's outputs on each list of inputs of ``batch_inputs``, joined on the host
-        (a list for several outputs)."""
+        (a list for several outputs). Data parallel (``rows`` given): this rank's first
+        ``rows`` rows, joined with the other ranks' in rank order."""
         cbs.on_predict_begin()
         chunks = None
         with _backend().deferred_checks():
@@ -260,8 +291,10 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
         if chunks is None:
             raise ValueError("predict: the input holds no samples.")
         xp = _backend().xp
-        return self._structure_outputs(
-            [_backend().to_numpy(xp.concatenate(c, axis=0)) for c in chunks])
+        outputs = [_backend().to_numpy(xp.concatenate(c, axis=0)) for c in chunks]
+        if rows is not None:
+            outputs = [self._data_parallel.gather_rows(o[:rows]) for o in outputs]
+        return self._structure_outputs(outputs)
 
     def predict_on_batch(self, x):
         xs = self._prepare_x(x)
@@ -289,6 +322,7 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
         """Keras 2 (the guide): the model's outputs, read as probabilities."""
         return self.predict(x, batch_size=batch_size, verbose=verbose)
 
+    @data_parallel_call
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         """One gradient update on one batch; returns this batch's loss (and metrics)."""
@@ -297,15 +331,18 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
         sws = self._prepare_sample_weight(sample_weight, len(ys))
         self._ensure_built(xs)
         self._trainable_cache = self.trainable_weights
+        self._start_data_parallel_training(every_call=False)
         self._reset_metrics()
         self._first_batch = True
         bx = [data_utils.device_array(a, _float_dtype(a, self.dtype)) for a in xs]
         by = [data_utils.device_array(a) for a in ys]
         bw = _batch_weights([data_utils.device_array(w) for w in sws], by, slice(None),
                             class_weight)
-        self._train_step(bx, by, bw)
+        bx, by, bw, share, counted = self._shard_batch(bx, by, bw, int(bx[0].shape[0]))
+        self._train_step(bx, by, bw, share, counted)
         return _format_results(self._logs(), self.metrics_names, return_dict)
 
+    @data_parallel_call
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("training/testing")
         xs, ys = self._prepare_x(x), self._prepare_y(y)
@@ -313,9 +350,11 @@ class Trainer(Compiling, DataPreparation, GeneratorTraining):
         self._ensure_built(xs)
         self._reset_metrics()
         self._first_batch = True
-        self._test_step([data_utils.device_array(a, _float_dtype(a, self.dtype)) for a in xs],
-                        [data_utils.device_array(a) for a in ys],
-                        [data_utils.device_array(w) for w in sws])
+        bx, by, bw, _, counted = self._shard_batch(
+            [data_utils.device_array(a, _float_dtype(a, self.dtype)) for a in xs],
+            [data_utils.device_array(a) for a in ys], [data_utils.device_array(w) for w in sws],
+            int(xs[0].shape[0]))
+        self._test_step(bx, by, bw, counted)
         return _format_results(self._logs(), self.metrics_names, return_dict)
 
 
@@ -348,7 +387,10 @@ class Saving:
     """``save``/``save_weights``/``load_weights`` (HDF5, written atomically)."""
 
     def save_weights(self, filepath, overwrite=True, save_format=None):
+        from ..distribution import is_chief
         from ..saving import save_weights
+        if not is_chief():  # data parallel: every rank holds the same weights; rank 0 writes
+            return
         save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, by_name=False, skip_mismatch=False):
@@ -356,5 +398,8 @@ class Saving:
         load_weights(self, filepath, by_name=by_name, skip_mismatch=skip_mismatch)
 
     def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None):
+        from ..distribution import is_chief
         from ..saving import save_model
+        if not is_chief():
+            return
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)

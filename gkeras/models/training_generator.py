@@ -17,6 +17,7 @@ from ..utils.sequence import Sequence
 from . import arguments
 from .compiling import _format_results
 from .data_preparation import _batch_weights, _unpack_validation
+from .distributed import data_parallel_call
 
 
 def is_batch_source(value):
@@ -28,6 +29,7 @@ def is_batch_source(value):
 class GeneratorTraining:
     """``fit_generator``/``evaluate_generator``/``predict_generator`` (Keras 2.2.4)."""
 
+    @data_parallel_call
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1,
                       callbacks=None, validation_data=None, validation_steps=None,
                       class_weight=None, max_queue_size=10, workers=1,
@@ -38,6 +40,7 @@ class GeneratorTraining:
             validation_data, validation_steps, class_weight, max_queue_size, workers,
             use_multiprocessing, shuffle, initial_epoch, validation_freq=1)
 
+    @data_parallel_call
     def evaluate_generator(self, generator, steps=None, max_queue_size=10, workers=1,
                            use_multiprocessing=False, verbose=0, callbacks=None,
                            return_dict=False):
@@ -48,6 +51,7 @@ class GeneratorTraining:
         verbose = arguments.verbose(method, verbose)
         workers, max_queue_size = _pool_arguments(method, workers, max_queue_size)
         steps = _steps(method, "steps", generator, steps)
+        callbacks, verbose = self._rank_callbacks(callbacks, verbose)
         cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=1, steps=steps)
         feed = _Feed(self, generator, "test", method, workers, max_queue_size,
@@ -60,14 +64,18 @@ class GeneratorTraining:
             feed.stop()
         return _format_results(logs, self.metrics_names, return_dict)
 
+    @data_parallel_call
     def predict_generator(self, generator, steps=None, max_queue_size=10, workers=1,
                           use_multiprocessing=False, verbose=0, callbacks=None):
-        """The outputs of ``steps`` batches, concatenated (a list for several outputs)."""
+        """The outputs of ``steps`` batches, concatenated (a list for several outputs).
+        Data parallel: every rank predicts every batch (a generator's batches cannot be
+        split and joined back in order without holding them all)."""
         from .. import callbacks as callbacks_module
         method = "predict_generator"
         verbose = arguments.verbose(method, verbose)
         workers, max_queue_size = _pool_arguments(method, workers, max_queue_size)
         steps = _steps(method, "steps", generator, steps)
+        callbacks, verbose = self._rank_callbacks(callbacks, verbose)
         cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=1, steps=steps)
         feed = _Feed(self, generator, "predict", method, workers, max_queue_size,
@@ -101,6 +109,7 @@ class GeneratorTraining:
         validation = _Validation(self, method, validation_data, validation_steps, workers,
                                  max_queue_size, use_multiprocessing)
         class_table = losses_module.class_weight_table(class_weight) if class_weight else None
+        callbacks, verbose = self._rank_callbacks(callbacks, verbose)
         cbs = callbacks_module.CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=self,
             verbose=verbose, epochs=epochs, steps=steps_per_epoch)
@@ -123,19 +132,22 @@ class GeneratorTraining:
                         if feed.taken == 1:  # the model's weights exist after its first batch
                             self._ensure_built(batch.xs)
                             self._trainable_cache = self.trainable_weights
+                            self._start_data_parallel_training()
                         cbs.on_train_batch_begin(step)
                         weights = _batch_weights(batch.sws, batch.ys, slice(None), class_table)
-                        self._train_step(batch.xs, batch.ys, weights)
+                        self._train_step(*self._shard_batch(batch.xs, batch.ys, weights,
+                                                            batch.size))
                         cbs.on_train_batch_end(step, self._logs())
-                        if self.stop_training:
+                        if self._stop_requested():
                             break
+                    self._end_data_parallel_epoch()
                     epoch_logs = self._logs()
                     if validation.active and _should_validate(epoch, validation_freq):
                         val_logs = validation.evaluate(batch.size)
                         epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 epoch_logs = callbacks_module._pythonify_logs(epoch_logs)
                 cbs.on_epoch_end(epoch, epoch_logs)
-                if self.stop_training:
+                if self._stop_requested():
                     break
             cbs.on_train_end(epoch_logs)
         finally:
@@ -156,7 +168,9 @@ class GeneratorTraining:
                 self._ensure_built(batch.xs)
                 if callbacks is not None:
                     callbacks.on_test_batch_begin(step)
-                self._test_step(batch.xs, batch.ys, batch.sws)
+                xs, ys, sws, _, counted = self._shard_batch(batch.xs, batch.ys, batch.sws,
+                                                            batch.size)
+                self._test_step(xs, ys, sws, counted)
                 if callbacks is not None:
                     callbacks.on_test_batch_end(step, self._logs())
         return self._logs()

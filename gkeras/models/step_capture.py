@@ -25,14 +25,16 @@ Before each replay the step's state is checked on the host (no device read): the
 the weights, the optimizer's variables and flat buffers, the trackers and metric variables
 must be the ones the graph was captured with, and the optimizers' host settings
 (``weight_decay``, ``clipnorm``, betas...) and the trainable variables unchanged. Otherwise
-(``set_weights`` on a not yet homed variable, a re-homed flat buffer, a changed setting) the
-graph is dropped and the step runs eagerly, then is captured again.
+(``variable.value = new_array`` rather than ``assign`` or ``set_weights``, which write in
+place; a re-homed flat buffer; a changed setting) the graph is dropped and the step runs
+eagerly, then is captured again -- unless that happens at nearly every step.
 
 What cannot be captured falls back to eager steps: an optimizer without device steps, a
-stateful layer, a host read or synchronisation inside the step (CUDA invalidates the capture),
-a step that replaces a state array instead of updating it. With ``jit_compile='auto'`` one
-warning names the reason and training goes on eagerly; with ``jit_compile=True`` the error
-names it. On a backend without graphs (NumPy) ``jit_compile`` has no effect.
+stateful layer, data-parallel training, a host read or synchronisation inside the step (CUDA
+invalidates the capture), a step that replaces a state array instead of updating it. With
+``jit_compile='auto'`` one warning names the reason and training goes on eagerly; with
+``jit_compile=True`` the error names it. On a backend without graphs (NumPy) ``jit_compile``
+has no effect.
 """
 import warnings
 

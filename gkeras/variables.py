@@ -86,8 +86,11 @@ class Variable(Tensor):
         must match."""
         if isinstance(value, Tensor):
             value = value.value
-        xp = _backend().xp
+        backend = _backend()
+        xp = backend.xp
         current = self.value
+        if not backend.is_array(current):  # a NumPy scalar someone set as the value
+            self.value = current = xp.array(current)
         value = xp.asarray(value, dtype=current.dtype)
         if value.shape != current.shape:
             raise ValueError(f"Variable {self.path!r}: cannot assign a value of shape "

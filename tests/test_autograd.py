@@ -201,6 +201,24 @@ def test_variable_numpy_and_assign():
     assert v.dtype == np.float32
 
 
+def test_variable_assign_writes_into_its_array():
+    """In place, as a captured train step (gkeras/models/step_capture.py) needs: the array
+    keeps its identity, the caller's value is copied, an overlapping value is read first."""
+    v = Variable(np.array([1.0, 2.0, 3.0]), name="w")
+    array = v.value
+    source = np.array([4.0, 5.0, 6.0])
+    v.assign(source)
+    assert v.value is array
+    source[0] = 0.0
+    np.testing.assert_array_equal(v.numpy(), [4.0, 5.0, 6.0])
+    v.assign(v.value[::-1])
+    np.testing.assert_array_equal(v.numpy(), [6.0, 5.0, 4.0])
+    scalar = Variable(np.float32(1.0))
+    scalar.value = scalar.value + np.float32(1.0)  # NumPy gives a scalar, not an array
+    scalar.assign(5.0)
+    assert float(scalar.numpy()) == 5.0
+
+
 def test_variable_assign_shape_mismatch_message():
     v = Variable(np.zeros((2, 3)), name="kernel")
     with pytest.raises(ValueError) as err:

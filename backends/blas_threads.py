@@ -15,6 +15,7 @@ import contextlib
 import ctypes
 import os
 import re
+import sys
 import time
 
 _SYMBOLS = [("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
@@ -73,10 +74,16 @@ def share_cores(processes):
     if processes <= 1 or os.environ.get("OMP_NUM_THREADS") or \
             os.environ.get("OPENBLAS_NUM_THREADS"):
         return
+    threads = max(1, (os.cpu_count() or 1) // processes)
     if _controls is None:
         _controls = _find_controls() or False
     if _controls:
-        _controls[1](max(1, (os.cpu_count() or 1) // processes))
+        _controls[1](threads)
+    # the CPU extra's parallel kernels (numba) too: before numba loads, or through numba
+    os.environ.setdefault("NUMBA_NUM_THREADS", str(threads))
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
 
 
 # others' load is re-estimated at most this often (seconds), over the time since the last one

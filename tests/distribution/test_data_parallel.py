@@ -328,3 +328,20 @@ def test_data_parallel_steps_are_not_captured_as_graphs(fake_device, jit_compile
             assert int(model.optimizer.iterations) == 10
     finally:
         keras.distribution.set_distribution(None)
+
+
+def test_ranks_sharing_a_machine_split_its_cores_unless_the_user_chose(monkeypatch):
+    from gkeras.backends import blas_threads
+    calls = []
+    monkeypatch.setattr(blas_threads, "_controls", (lambda: 8, calls.append))
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setitem(sys.modules, "numba", None)
+    blas_threads.share_cores(1)
+    assert calls == []
+    blas_threads.share_cores(3)
+    assert calls == [2] and os.environ["NUMBA_NUM_THREADS"] == "2"
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    blas_threads.share_cores(2)
+    assert calls == [2]

@@ -345,3 +345,19 @@ def test_ranks_sharing_a_machine_split_its_cores_unless_the_user_chose(monkeypat
     monkeypatch.setenv("OMP_NUM_THREADS", "4")
     blas_threads.share_cores(2)
     assert calls == [2]
+
+
+def test_the_mpi_communicator_in_a_job_of_one():
+    pytest.importorskip("mpi4py")
+    from gkeras.distribution import MPICommunicator
+    communicator = MPICommunicator(timeout=5)
+    assert (communicator.rank, communicator.size) == (0, 1)
+    a = numpy.arange(6, dtype="float32")
+    communicator.allreduce(a)
+    numpy.testing.assert_array_equal(a, numpy.arange(6))
+    rows = numpy.arange(12.0).reshape(4, 3)
+    numpy.testing.assert_array_equal(communicator.allgather_rows(rows), rows)
+    assert communicator.allgather_rows(rows[:0]).shape == (0, 3)
+    assert communicator.any(True) and not communicator.any(False)
+    assert communicator.broadcast_object({"seed": 3}) == {"seed": 3}
+    communicator.barrier()

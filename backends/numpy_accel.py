@@ -110,20 +110,83 @@ def relu_backward(kernels, dy, y):
     return dx
 
 
+_LSTM_CONSTANTS = {}
+
+
+def _lstm_constants(dtype):
+    """(1, 0.2, 0, 0.5) in ``dtype``: float32 math stays float32, as NumPy's with Python
+    scalars."""
+    dtype = numpy.dtype(dtype)
+    if dtype not in _LSTM_CONSTANTS:
+        _LSTM_CONSTANTS[dtype] = numpy.array([1.0, 0.2, 0.0, 0.5], dtype=dtype)
+    return _LSTM_CONSTANTS[dtype]
+
+
+def lstm_forward_step(kernels, dtype, activation, recurrent_activation):
+    """``numpy_rnn.lstm_step_forward`` (without ``xp``) for arrays of ``dtype``, or None.
+
+    For Keras's LSTMs only -- activation tanh, recurrent activation sigmoid or hard_sigmoid
+    -- as three kernels around NumPy's own (SIMD) tanh: ``gates = xw + hu`` with the
+    recurrent activation (sigmoid halfway: 0.5*a), tanh, the cell ``c = f*c_prev + i*g``,
+    tanh, ``h = o*tanh(c)``. A kernel's libm tanh would be 4.6-11x slower than NumPy's. The
+    loops call this once per sequence, not per step."""
+    ract = {"sigmoid": 1, "hard_sigmoid": 2}.get(recurrent_activation)
+    if activation != "tanh" or ract is None or numpy.dtype(dtype) not in _FLOATS:
+        return None
+    k = _lstm_constants(dtype)
+    tanh = numpy.tanh
+
+    def step(xw, hu, h_prev, c_prev, mask, gates, h, c, act_c, *activations):
+        if xw is not gates:
+            numpy.copyto(gates, xw)
+        kernels.lstm_gates_forward(gates, hu, act_c, ract, k)
+        if ract == 2:
+            tanh(act_c, out=act_c)
+        else:
+            tanh(gates, out=gates)
+        kernels.lstm_cell_forward(gates, act_c, c_prev, mask, c, ract, k)
+        tanh(c, out=act_c)
+        kernels.lstm_output_forward(gates, act_c, h_prev, mask, h)
+    return step
+
+
+def lstm_backward_step(kernels, dtype, activation, recurrent_activation):
+    """``numpy_rnn.lstm_step_backward`` (without ``xp``) for arrays of ``dtype``, or None
+    (an activation without a kernel, another dtype)."""
+    act, ract = (_ACTIVATION_CODES.get(activation), _ACTIVATION_CODES.get(recurrent_activation))
+    if act is None or ract is None or numpy.dtype(dtype) not in _FLOATS:
+        return None
+    k = _lstm_constants(dtype)
+
+    def step(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, dc_prev, *activations):
+        if mask is None:
+            kernels.lstm_step_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, act, ract, k)
+        else:
+            kernels.lstm_step_backward_masked(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry,
+                                              dc_prev, act, ract, k)
+    return step
+
+
+def lstm_step_forward(kernels, xw, hu, h_prev, c_prev, mask, gates, h, c, act_c, activation,
+                      recurrent_activation):
+    """True when done (the contract of ``numpy_rnn.lstm_step_forward``), else None."""
+    if not _floats(xw, hu, h_prev, c_prev, gates, h, c, act_c):
+        return None
+    step = lstm_forward_step(kernels, xw.dtype, activation, recurrent_activation)
+    if step is None:
+        return None
+    step(xw, hu, h_prev, c_prev, mask, gates, h, c, act_c)
+    return True
+
+
 def lstm_step_backward(kernels, dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, dc_prev,
                        activation, recurrent_activation):
     """True when done (the contract of ``numpy_rnn.lstm_step_backward``), else None."""
-    codes = (_ACTIVATION_CODES.get(activation), _ACTIVATION_CODES.get(recurrent_activation))
-    if None in codes or not _floats(dh, dc, gates, c_prev, act_c, dz, dc_prev):
+    if activation not in _ACTIVATION_CODES or recurrent_activation not in _ACTIVATION_CODES \
+            or not _floats(dh, dc, gates, c_prev, act_c, dz, dc_prev):
         return None
-    # the constants in the arrays' dtype: float32 math stays float32, as NumPy's
-    constants = numpy.array([1.0, 0.2, 0.0], dtype=dh.dtype)
-    if mask is None:
-        kernels.lstm_step_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, codes[0],
-                                   codes[1], constants)
-    else:
-        kernels.lstm_step_backward_masked(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry,
-                                          dc_prev, codes[0], codes[1], constants)
+    step = lstm_backward_step(kernels, dh.dtype, activation, recurrent_activation)
+    step(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, dc_prev)
     return True
 
 

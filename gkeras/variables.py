@@ -37,7 +37,9 @@ class Variable(Tensor):
         if isinstance(initial_value, Tensor):
             initial_value = initial_value.value
         # A copy: optimizers update weights in place, which must not reach the caller's array.
-        super().__init__(_backend().xp.array(initial_value, dtype=dtype))
+        # Row-major whatever the initializer returned (Orthogonal's is a transpose): the
+        # optimizers' one-pass updates and the recurrent loops' products want C order.
+        super().__init__(_backend().xp.array(initial_value, dtype=dtype, order="C"))
         self.name = name or "variable"
         self.path = self.name
         self.constraint = constraint
@@ -85,7 +87,7 @@ class Variable(Tensor):
         match."""
         if isinstance(value, Tensor):
             value = value.value
-        value = _backend().xp.array(value, dtype=self.value.dtype)  # a copy, as in __init__
+        value = _backend().xp.array(value, dtype=self.value.dtype, order="C")  # as __init__
         if value.shape != self.value.shape:
             raise ValueError(f"Variable {self.path!r}: cannot assign a value of shape "
                              f"{tuple(value.shape)} to a variable of shape {self.shape}.")

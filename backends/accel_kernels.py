@@ -133,8 +133,10 @@ def relu_backward(dy, y, dx):
 # --- the LSTM's gate steps (contract: numpy_rnn.lstm_step_forward / _backward) ----------------
 # activation codes: 0 tanh, 1 sigmoid, 2 hard_sigmoid, 3 relu, 4 linear, 5 softsign;
 # k = (1, 0.2, 0, 0.5) in the arrays' dtype, so that float32 arithmetic stays float32.
-# Each inner loop runs over one gate block of one row and touches few arrays: LLVM vectorizes
-# such loops (one loop over the four blocks at once it did not: 4-5x slower).
+# Each inner loop runs over one gate block of one row, ``for j in range(n)`` with the block's
+# offset added in the index, and touches few arrays: LLVM vectorizes such loops. One loop over
+# the four blocks at once, or ``range(lo, hi)`` (numba's negative-index check stays in), it
+# did not: 3-5x slower.
 
 @_jit
 def _derivative(code, y, constants):
@@ -155,8 +157,9 @@ def _derivative(code, y, constants):
 
 
 @_jit
-def _hard_sigmoid(a, one, fifth, half, zero):
-    """numpy_rnn.activate's hard_sigmoid: 0.2*a + 0.5, then maximum 0 (NaN stays), minimum 1."""
+def _hard_sigmoid(a, one, fifth, zero, half):
+    """numpy_rnn.activate's hard_sigmoid: 0.2*a + 0.5, then maximum 0 (a NaN stays), then
+    minimum 1."""
     a = a * fifth + half
     a = zero if a < zero else a
     return one if a > one else a
@@ -172,20 +175,24 @@ def lstm_gates_forward(gates, hu, act_c, ract, k):
     one, fifth, zero, half = k[0], k[1], k[2], k[3]
     b, u = act_c.shape
     for r in range(b):
-        for block in (0, 1, 3):
-            lo = block * u
-            if ract == 2:
-                for j in range(lo, lo + u):
-                    gates[r, j] = _hard_sigmoid(gates[r, j] + hu[r, j], one, fifth, half, zero)
-            else:
-                for j in range(lo, lo + u):
-                    gates[r, j] = (gates[r, j] + hu[r, j]) * half
         if ract == 2:
             for j in range(u):
+                gates[r, j] = _hard_sigmoid(gates[r, j] + hu[r, j], one, fifth, zero, half)
+            for j in range(u):
+                gates[r, u + j] = _hard_sigmoid(gates[r, u + j] + hu[r, u + j], one, fifth,
+                                                zero, half)
+            for j in range(u):
                 act_c[r, j] = gates[r, 2 * u + j] + hu[r, 2 * u + j]
+            for j in range(u):
+                gates[r, 3 * u + j] = _hard_sigmoid(gates[r, 3 * u + j] + hu[r, 3 * u + j],
+                                                    one, fifth, zero, half)
         else:
-            for j in range(2 * u, 3 * u):
-                gates[r, j] = gates[r, j] + hu[r, j]
+            for j in range(2 * u):
+                gates[r, j] = (gates[r, j] + hu[r, j]) * half
+            for j in range(u):
+                gates[r, 2 * u + j] = gates[r, 2 * u + j] + hu[r, 2 * u + j]
+            for j in range(u):
+                gates[r, 3 * u + j] = (gates[r, 3 * u + j] + hu[r, 3 * u + j]) * half
 
 
 @_jit
@@ -199,10 +206,10 @@ def lstm_cell_forward(gates, act_c, c_prev, mask, c, ract, k):
             for j in range(u):
                 gates[r, 2 * u + j] = act_c[r, j]
         else:
-            for block in (0, 1, 3):
-                lo = block * u
-                for j in range(lo, lo + u):
-                    gates[r, j] = gates[r, j] * half + half
+            for j in range(2 * u):
+                gates[r, j] = gates[r, j] * half + half
+            for j in range(u):
+                gates[r, 3 * u + j] = gates[r, 3 * u + j] * half + half
         if mask is not None:  # pruned at compile time without a mask
             if not mask[r, 0]:
                 for j in range(u):

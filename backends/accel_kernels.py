@@ -166,15 +166,18 @@ def _hard_sigmoid(a, one, fifth, zero, half):
 
 
 @_jit
-def lstm_gates_forward(gates, hu, act_c, ract, k):
-    """The forward step up to its first tanh. ``gates`` holds ``xw`` and becomes ``a = xw + hu``
-    with the recurrent activation applied to blocks i, f, o: in full for hard_sigmoid (ract 2),
-    the block c's pre-activation copied to ``act_c``; halved for sigmoid (ract 1: the caller
-    takes tanh of the whole of ``gates``, block c included, and ``lstm_cell_forward``
-    finishes 0.5*t + 0.5)."""
+def lstm_gates_forward(gates, bias, hu, act_c, ract, k):
+    """The forward step up to its first tanh. ``gates`` holds ``xw`` and becomes ``a = (xw +
+    bias) + hu`` (``bias`` None: ``xw`` has it already) with the recurrent activation applied
+    to blocks i, f, o: in full for hard_sigmoid (ract 2), the block c's pre-activation copied
+    to ``act_c``; halved for sigmoid (ract 1: the caller takes tanh of the whole of
+    ``gates``, block c included, and ``lstm_cell_forward`` finishes 0.5*t + 0.5)."""
     one, fifth, zero, half = k[0], k[1], k[2], k[3]
     b, u = act_c.shape
     for r in range(b):
+        if bias is not None:  # pruned at compile time without a bias
+            for j in range(4 * u):
+                gates[r, j] = gates[r, j] + bias[j]
         if ract == 2:
             for j in range(u):
                 gates[r, j] = _hard_sigmoid(gates[r, j] + hu[r, j], one, fifth, zero, half)

@@ -122,14 +122,16 @@ def _lstm_constants(dtype):
     return _LSTM_CONSTANTS[dtype]
 
 
-def lstm_forward_step(kernels, dtype, activation, recurrent_activation):
+def lstm_forward_step(kernels, dtype, activation, recurrent_activation, bias=None):
     """``numpy_rnn.lstm_step_forward`` (without ``xp``) for arrays of ``dtype``, or None.
 
     For Keras's LSTMs only -- activation tanh, recurrent activation sigmoid or hard_sigmoid
     -- as three kernels around NumPy's own (SIMD) tanh: ``gates = xw + hu`` with the
     recurrent activation (sigmoid halfway: 0.5*a), tanh, the cell ``c = f*c_prev + i*g``,
     tanh, ``h = o*tanh(c)``. A kernel's libm tanh would be 4.6-11x slower than NumPy's. The
-    loops call this once per sequence, not per step."""
+    loops call this once per sequence, not per step. With ``bias`` (``(4u,)``) the step adds
+    it to ``xw`` first, as the input projection would (``(xw + bias) + hu``, the same
+    roundings), saving the projection that pass over all timesteps."""
     ract = {"sigmoid": 1, "hard_sigmoid": 2}.get(recurrent_activation)
     if activation != "tanh" or ract is None or numpy.dtype(dtype) not in _FLOATS:
         return None
@@ -139,11 +141,8 @@ def lstm_forward_step(kernels, dtype, activation, recurrent_activation):
     def step(xw, hu, h_prev, c_prev, mask, gates, h, c, act_c, *activations):
         if xw is not gates:
             numpy.copyto(gates, xw)
-        kernels.lstm_gates_forward(gates, hu, act_c, ract, k)
-        if ract == 2:
-            tanh(act_c, out=act_c)
-        else:
-            tanh(gates, out=gates)
+        kernels.lstm_gates_forward(gates, bias, hu, act_c, ract, k)
+        tanh(act_c if ract == 2 else gates, out=act_c if ract == 2 else gates)
         kernels.lstm_cell_forward(gates, act_c, c_prev, mask, c, ract, k)
         tanh(c, out=act_c)
         kernels.lstm_output_forward(gates, act_c, h_prev, mask, h)

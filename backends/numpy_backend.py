@@ -394,22 +394,24 @@ class NumpyBackend:
         with blas_threads.single_threaded_when_busy():  # see blas_threads
             return loop(self, *args, **kwargs)
 
-    def _compiled_step(self, resolve, arrays, activation, recurrent_activation):
+    def _compiled_step(self, resolve, arrays, activation, recurrent_activation, **options):
         """The CPU extra's step function for a whole sequence of ``arrays`` (their dtype), or
         None: chosen once per sequence, not checked again at every step."""
         arrays = [a for a in arrays if a is not None]
         if not (self.accel and numpy_accel._floats(*arrays)):
             return None
-        return resolve(self.accel, arrays[0].dtype, activation, recurrent_activation)
+        return resolve(self.accel, arrays[0].dtype, activation, recurrent_activation,
+                       **options)
 
     def lstm_forward(self, x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_dropout,
                      activation, recurrent_activation):
+        # the compiled step adds the bias itself (one pass over memory less)
         step = self._compiled_step(numpy_accel.lstm_forward_step,
                                    (x, kernel, recurrent_kernel, bias, h0, c0), activation,
-                                   recurrent_activation)
-        return self._time_loop(rnn_loops.lstm_forward, x, kernel, recurrent_kernel, bias, h0,
-                               c0, mask, recurrent_dropout, activation, recurrent_activation,
-                               step=step)
+                                   recurrent_activation, bias=bias)
+        return self._time_loop(rnn_loops.lstm_forward, x, kernel, recurrent_kernel,
+                               None if step else bias, h0, c0, mask, recurrent_dropout,
+                               activation, recurrent_activation, step=step)
 
     def lstm_backward(self, dy, dh_last, dc_last, x, kernel, recurrent_kernel, use_bias, h, c,
                       saved, mask, recurrent_dropout, activation, recurrent_activation,

@@ -88,7 +88,8 @@ def lstm_forward(backend, x, kernel, recurrent_kernel, bias, h0, c0, mask, recur
                  activation, recurrent_activation, step=None):
     """``(H, C, saved)``; ``saved`` is what ``lstm_backward`` needs besides H and C. ``step``:
     a function with ``backend.lstm_step_forward``'s contract to call instead (a backend's
-    choice made once for the sequence)."""
+    choice made once for the sequence; a step that adds the bias to ``xw`` itself comes with
+    ``bias`` None)."""
     xp = backend.xp
     step = step or backend.lstm_step_forward
     steps, batch = x.shape[:2]

@@ -203,7 +203,7 @@ def test_lstm_step_forward_without_a_kernel_takes_the_numpy_path(pair):
 
 
 def _lstm_sequence(backend, dtype, masked, dropout, outputs_used, activation,
-                   recurrent_activation):
+                   recurrent_activation, biased=True):
     """Forward and backward through the backend's loops: every array they return."""
     rng = np.random.default_rng(5)  # the same inputs for both backends
     steps, batch, features, units = 6, 5, 3, 7
@@ -216,27 +216,30 @@ def _lstm_sequence(backend, dtype, masked, dropout, outputs_used, activation,
     mask = rng.random((steps, batch, 1)) > 0.3 if masked else None
     drop = (rng.random((batch, units)) > 0.4).astype(dtype) * 1.5 if dropout else None
     acts = (activation, recurrent_activation)
+    bias = bias if biased else None
     h, c, saved = backend.lstm_forward(x, kernel, recurrent, bias, h0, c0, mask, drop, *acts)
     dy = normal(steps, batch, units) if outputs_used else None
     grads = backend.lstm_backward(dy, normal(batch, units), normal(batch, units), x, kernel,
-                                  recurrent, True, h, c, saved, mask, drop, *acts)
-    return (h, c) + tuple(grads)
+                                  recurrent, biased, h, c, saved, mask, drop, *acts)
+    return (h, c) + tuple(g for g in grads if g is not None)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("masked,dropout,outputs_used", [(False, False, False),
-                                                         (True, False, True),
-                                                         (False, True, True),
-                                                         (True, True, False)])
+@pytest.mark.parametrize("masked,dropout,outputs_used,biased", [(False, False, False, True),
+                                                                (True, False, True, False),
+                                                                (False, True, True, True),
+                                                                (True, True, False, True),
+                                                                (False, False, True, False)])
 @pytest.mark.parametrize("activation,recurrent_activation",
                          LSTM_FORWARD_PAIRS + [("softsign", "hard_sigmoid")])
 def test_lstm_sequence_equals_the_numpy_path(activation, recurrent_activation, masked,
-                                             dropout, outputs_used, dtype):
+                                             dropout, outputs_used, biased, dtype):
     plain, compiled = backends()
     want = _lstm_sequence(plain, dtype, masked, dropout, outputs_used, activation,
-                          recurrent_activation)
+                          recurrent_activation, biased)
     got = _lstm_sequence(compiled, dtype, masked, dropout, outputs_used, activation,
-                         recurrent_activation)
+                         recurrent_activation, biased)
+    assert len(got) == len(want) == 8 - (not biased)
     for a, b in zip(got, want):
         assert a.dtype == b.dtype == np.dtype(dtype)
         np.testing.assert_array_equal(a, b)

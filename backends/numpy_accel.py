@@ -2,9 +2,9 @@
 
 ``pip install gkeras[cpu]`` installs numba; then ``NumpyBackend`` runs max pooling (forward
 and backward) and col2im on channels_last arrays with at least ``MIN_CHANNELS`` channels, the
-convolution's ReLU backward, the LSTM's backward gate step and the Adam and RMSprop updates
-(split across the cores) through the kernels of ``accel_kernels.py`` instead of several NumPy
-passes each. Without numba, or with the
+convolution's ReLU backward, the LSTM's gate steps (forward for Keras's activations, backward
+for all) and the Adam and RMSprop updates (split across the cores) through the kernels of
+``accel_kernels.py`` instead of several NumPy passes each. Without numba, or with the
 environment variable ``GKERAS_CPU_ACCEL=0``, nothing here imports numba and the backend runs
 plain NumPy, as before.
 
@@ -18,8 +18,8 @@ then takes the NumPy path.
 Why numba and not numexpr (measured, see docs/performance.md): numexpr evaluates elementwise
 expressions only -- pooling, col2im and the gate step's blocks need indexing it cannot
 express -- and on the one pass it can express, the ReLU backward, it was 3-7x slower than
-NumPy. The forward LSTM step stays in NumPy: its tanh is SIMD-vectorized in NumPy but a scalar
-libm call in numba (4.6-11x slower there).
+NumPy. The LSTM's forward step leaves its two tanh to NumPy: NumPy's tanh is SIMD-vectorized,
+numba's a scalar libm call (4.6-11x slower), so the step is three kernels around them.
 """
 import os
 import warnings

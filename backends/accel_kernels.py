@@ -199,9 +199,10 @@ def lstm_gates_forward(gates, bias, hu, act_c, ract, k):
 
 
 @_jit
-def lstm_cell_forward(gates, act_c, c_prev, mask, c, ract, k):
+def lstm_cell_forward(gates, act_c, c_prev, c, ract, k):
     """After that tanh: the gates finished (block c from ``act_c`` for hard_sigmoid; i, f, o
-    0.5*t + 0.5 for sigmoid) and ``c = f*c_prev + i*g`` (``c_prev`` on masked rows)."""
+    0.5*t + 0.5 for sigmoid) and ``c = f*c_prev + i*g`` on every row (masked ones too, as
+    the NumPy path: ``lstm_output_forward`` puts ``c_prev`` back there)."""
     half = k[3]
     b, u = c.shape
     for r in range(b):
@@ -213,24 +214,22 @@ def lstm_cell_forward(gates, act_c, c_prev, mask, c, ract, k):
                 gates[r, j] = gates[r, j] * half + half
             for j in range(u):
                 gates[r, 3 * u + j] = gates[r, 3 * u + j] * half + half
-        if mask is not None:  # pruned at compile time without a mask
-            if not mask[r, 0]:
-                for j in range(u):
-                    c[r, j] = c_prev[r, j]
-                continue
         for j in range(u):
             c[r, j] = gates[r, u + j] * c_prev[r, j] + gates[r, j] * gates[r, 2 * u + j]
 
 
 @_jit
-def lstm_output_forward(gates, act_c, h_prev, mask, h):
-    """``h = o*act_c`` (``h_prev`` on masked rows), ``act_c = tanh(c)`` from the caller."""
+def lstm_output_forward(gates, act_c, h_prev, c_prev, mask, h, c):
+    """``h = o*act_c`` (``act_c = tanh(c)`` from the caller); on masked rows ``h_prev`` and
+    ``c_prev`` instead (``mask`` None: no masked rows, pruned at compile time)."""
     b, u = h.shape
     for r in range(b):
         if mask is not None:
             if not mask[r, 0]:
                 for j in range(u):
                     h[r, j] = h_prev[r, j]
+                for j in range(u):
+                    c[r, j] = c_prev[r, j]
                 continue
         for j in range(u):
             h[r, j] = gates[r, 3 * u + j] * act_c[r, j]

@@ -143,9 +143,9 @@ def lstm_forward_step(kernels, dtype, activation, recurrent_activation, bias=Non
             numpy.copyto(gates, xw)
         kernels.lstm_gates_forward(gates, bias, hu, act_c, ract, k)
         tanh(act_c if ract == 2 else gates, out=act_c if ract == 2 else gates)
-        kernels.lstm_cell_forward(gates, act_c, c_prev, mask, c, ract, k)
+        kernels.lstm_cell_forward(gates, act_c, c_prev, c, ract, k)
         tanh(c, out=act_c)
-        kernels.lstm_output_forward(gates, act_c, h_prev, mask, h)
+        kernels.lstm_output_forward(gates, act_c, h_prev, c_prev, mask, h, c)
     return step
 
 

@@ -131,7 +131,7 @@ def lstm_forward_step(kernels, dtype, activation, recurrent_activation, bias=Non
     tanh, ``h = o*tanh(c)``. A kernel's libm tanh would be 4.6-11x slower than NumPy's. The
     loops call this once per sequence, not per step. With ``bias`` (``(4u,)``) the step adds
     it to ``xw`` first, as the input projection would (``(xw + bias) + hu``, the same
-    roundings), saving the projection that pass over all timesteps."""
+    roundings): the projection then skips its pass over all timesteps."""
     ract = {"sigmoid": 1, "hard_sigmoid": 2}.get(recurrent_activation)
     if activation != "tanh" or ract is None or numpy.dtype(dtype) not in _FLOATS:
         return None

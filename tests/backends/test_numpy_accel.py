@@ -261,15 +261,17 @@ def test_lstm_loops_choose_the_kernels_once_not_the_numpy_step(monkeypatch):
     assert set(calls) == {"lstm_step_forward"}
 
 
-def test_lstm_op_with_go_backwards_and_mask_equals_the_numpy_path():
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("recurrent_activation", ["sigmoid", "hard_sigmoid"])
+def test_lstm_op_with_go_backwards_and_mask_equals_the_numpy_path(recurrent_activation, dtype):
     from gkeras import ops
     from gkeras.autograd import GradientTape, Tensor
     from gkeras.backends import current
     rng = np.random.default_rng(8)
-    x = rng.standard_normal((3, 5, 4)).astype("float32")
-    kernel = rng.standard_normal((4, 8)).astype("float32")
-    recurrent = rng.standard_normal((2, 8)).astype("float32")
-    bias = rng.standard_normal(8).astype("float32")
+    x = rng.standard_normal((3, 5, 4)).astype(dtype)
+    kernel = rng.standard_normal((4, 8)).astype(dtype)
+    recurrent = rng.standard_normal((2, 8)).astype(dtype)
+    bias = rng.standard_normal(8).astype(dtype)
     mask = np.array([[1, 1, 0, 1, 0], [1, 1, 1, 1, 1], [0, 1, 1, 1, 1]], bool)
     backend, runs = current(), []
     saved = backend._accel
@@ -279,7 +281,8 @@ def test_lstm_op_with_go_backwards_and_mask_equals_the_numpy_path():
             variables = [Tensor(a, requires_grad=True) for a in (x, kernel, recurrent, bias)]
             with GradientTape() as tape:
                 out, h, c = ops.lstm(*variables, mask=mask, go_backwards=True,
-                                     return_sequences=True, recurrent_activation="sigmoid")
+                                     return_sequences=True,
+                                     recurrent_activation=recurrent_activation)
                 loss = ops.sum(out * out) + ops.sum(c)
             runs.append([out.value, h.value, c.value] +
                         [g.value for g in tape.gradient(loss, variables)])

@@ -13,7 +13,7 @@ few-channel arrays to the NumPy path, which is faster there).
 from math import inf
 
 import numba
-from numpy import sqrt as numpy_sqrt
+from numpy import empty as numpy_empty, sqrt as numpy_sqrt
 
 _jit = numba.njit(cache=True, nogil=True)
 # elementwise passes over large arrays: split across the cores (prange)
@@ -130,46 +130,137 @@ def relu_backward(dy, y, dx):
         dx[k] = dy[k] * (1.0 if y[k] > 0 else 0.0)
 
 
-# --- the LSTM's backward gate step (contract: numpy_rnn.lstm_step_backward) ------------------
+# --- the LSTM's gate steps (contract: numpy_rnn.lstm_step_forward / _backward) ----------------
 # activation codes: 0 tanh, 1 sigmoid, 2 hard_sigmoid, 3 relu, 4 linear, 5 softsign;
-# k = (1, 0.2, 0) in the arrays' dtype, so that float32 arithmetic stays float32
+# k = (1, 0.2, 0, 0.5) in the arrays' dtype, so that float32 arithmetic stays float32.
+# Each inner loop runs over one gate block of one row, ``for j in range(n)`` with the block's
+# offset added in the index, and touches few arrays: LLVM vectorizes such loops. One loop over
+# the four blocks at once, or ``range(lo, hi)`` (numba's negative-index check stays in), it
+# did not: 3-5x slower.
 
 @_jit
-def _derivative(code, y, k):
+def _derivative(code, y, constants):
     """name'(x) from y = name(x), as numpy_rnn.times_derivative computes it."""
+    one, fifth, zero = constants
     if code == 0:
-        return k[0] - y * y
+        return one - y * y
     if code == 1:
-        return (k[0] - y) * y
+        return (one - y) * y
     if code == 2:
-        return k[1] if k[2] < y < k[0] else k[2]
+        return fifth if zero < y < one else zero
     if code == 3:
-        return k[0] if y > k[2] else k[2]
+        return one if y > zero else zero
     if code == 5:
-        d = k[0] - abs(y)
+        d = one - abs(y)
         return d * d
-    return k[0]
+    return one
 
 
 @_jit
-def _lstm_row_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, r, act, ract, k):
+def _hard_sigmoid(a, one, fifth, zero, half):
+    """numpy_rnn.activate's hard_sigmoid: 0.2*a + 0.5, then maximum 0 (a NaN stays), then
+    minimum 1."""
+    a = a * fifth + half
+    a = zero if a < zero else a
+    return one if a > one else a
+
+
+@_jit
+def lstm_gates_forward(gates, bias, hu, act_c, ract, k):
+    """The forward step up to its first tanh. ``gates`` holds ``xw`` and becomes ``a = (xw +
+    bias) + hu`` (``bias`` None: ``xw`` has it already) with the recurrent activation applied
+    to blocks i, f, o: in full for hard_sigmoid (ract 2), the block c's pre-activation copied
+    to ``act_c``; halved for sigmoid (ract 1: the caller takes tanh of the whole of
+    ``gates``, block c included, and ``lstm_cell_forward`` finishes 0.5*t + 0.5)."""
+    one, fifth, zero, half = k[0], k[1], k[2], k[3]
+    b, u = act_c.shape
+    for r in range(b):
+        if bias is not None:  # pruned at compile time without a bias
+            for j in range(4 * u):
+                gates[r, j] = gates[r, j] + bias[j]
+        if ract == 2:
+            for j in range(u):
+                gates[r, j] = _hard_sigmoid(gates[r, j] + hu[r, j], one, fifth, zero, half)
+            for j in range(u):
+                gates[r, u + j] = _hard_sigmoid(gates[r, u + j] + hu[r, u + j], one, fifth,
+                                                zero, half)
+            for j in range(u):
+                act_c[r, j] = gates[r, 2 * u + j] + hu[r, 2 * u + j]
+            for j in range(u):
+                gates[r, 3 * u + j] = _hard_sigmoid(gates[r, 3 * u + j] + hu[r, 3 * u + j],
+                                                    one, fifth, zero, half)
+        else:
+            for j in range(2 * u):
+                gates[r, j] = (gates[r, j] + hu[r, j]) * half
+            for j in range(u):
+                gates[r, 2 * u + j] = gates[r, 2 * u + j] + hu[r, 2 * u + j]
+            for j in range(u):
+                gates[r, 3 * u + j] = (gates[r, 3 * u + j] + hu[r, 3 * u + j]) * half
+
+
+@_jit
+def lstm_cell_forward(gates, act_c, c_prev, c, ract, k):
+    """After that tanh: the gates finished (block c from ``act_c`` for hard_sigmoid; i, f, o
+    0.5*t + 0.5 for sigmoid) and ``c = f*c_prev + i*g`` on every row (masked ones too, as
+    the NumPy path: ``lstm_output_forward`` puts ``c_prev`` back there)."""
+    half = k[3]
+    b, u = c.shape
+    for r in range(b):
+        if ract == 2:
+            for j in range(u):
+                gates[r, 2 * u + j] = act_c[r, j]
+        else:
+            for j in range(2 * u):
+                gates[r, j] = gates[r, j] * half + half
+            for j in range(u):
+                gates[r, 3 * u + j] = gates[r, 3 * u + j] * half + half
+        for j in range(u):
+            c[r, j] = gates[r, u + j] * c_prev[r, j] + gates[r, j] * gates[r, 2 * u + j]
+
+
+@_jit
+def lstm_output_forward(gates, act_c, h_prev, c_prev, mask, h, c):
+    """``h = o*act_c`` (``act_c = tanh(c)`` from the caller); on masked rows ``h_prev`` and
+    ``c_prev`` instead (``mask`` None: no masked rows, pruned at compile time)."""
+    b, u = h.shape
+    for r in range(b):
+        if mask is not None:
+            if not mask[r, 0]:
+                for j in range(u):
+                    h[r, j] = h_prev[r, j]
+                for j in range(u):
+                    c[r, j] = c_prev[r, j]
+                continue
+        for j in range(u):
+            h[r, j] = gates[r, 3 * u + j] * act_c[r, j]
+
+
+@_jit
+def _lstm_row_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, r, act, ract, k, dct):
+    """One row; ``dct (u,)`` scratch: the gradient w.r.t. the new cell state (all paths)."""
     u = dh.shape[1]
+    constants = (k[0], k[1], k[2])  # values: loads from ``k`` in the loops would not vectorize
     for j in range(u):
-        i, f = gates[r, j], gates[r, u + j]
-        g, o = gates[r, 2 * u + j], gates[r, 3 * u + j]
-        d = dh[r, j]
-        dct = d * o * _derivative(act, act_c[r, j], k) + dc[r, j]
-        dz[r, j] = dct * g * _derivative(ract, i, k)
-        dz[r, u + j] = dct * c_prev[r, j] * _derivative(ract, f, k)
-        dz[r, 2 * u + j] = dct * i * _derivative(act, g, k)
-        dz[r, 3 * u + j] = d * act_c[r, j] * _derivative(ract, o, k)
-        dc_prev[r, j] = dct * f
+        dct[j] = dh[r, j] * gates[r, 3 * u + j] * _derivative(act, act_c[r, j], constants) \
+            + dc[r, j]
+    for j in range(u):
+        dz[r, j] = dct[j] * gates[r, 2 * u + j] * _derivative(ract, gates[r, j], constants)
+    for j in range(u):
+        dz[r, u + j] = dct[j] * c_prev[r, j] * _derivative(ract, gates[r, u + j], constants)
+    for j in range(u):
+        dz[r, 2 * u + j] = dct[j] * gates[r, j] * _derivative(act, gates[r, 2 * u + j], constants)
+    for j in range(u):
+        dz[r, 3 * u + j] = dh[r, j] * act_c[r, j] * _derivative(ract, gates[r, 3 * u + j],
+                                                                 constants)
+    for j in range(u):
+        dc_prev[r, j] = dct[j] * gates[r, u + j]
 
 
 @_jit
 def lstm_step_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, act, ract, k):
+    dct = numpy_empty(dh.shape[1], dh.dtype)
     for r in range(dh.shape[0]):
-        _lstm_row_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, r, act, ract, k)
+        _lstm_row_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, r, act, ract, k, dct)
 
 
 @_jit
@@ -177,9 +268,10 @@ def lstm_step_backward_masked(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, 
                               ract, k):
     """Masked rows: dz 0, the state gradients passed on unchanged."""
     u = dh.shape[1]
+    dct = numpy_empty(u, dh.dtype)
     for r in range(dh.shape[0]):
         if mask[r, 0]:
-            _lstm_row_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, r, act, ract, k)
+            _lstm_row_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, r, act, ract, k, dct)
             for j in range(u):
                 dh_carry[r, j] = 0
         else:

@@ -2,9 +2,9 @@
 
 ``pip install gkeras[cpu]`` installs numba; then ``NumpyBackend`` runs max pooling (forward
 and backward) and col2im on channels_last arrays with at least ``MIN_CHANNELS`` channels, the
-convolution's ReLU backward, the LSTM's backward gate step and the Adam and RMSprop updates
-(split across the cores) through the kernels of ``accel_kernels.py`` instead of several NumPy
-passes each. Without numba, or with the
+convolution's ReLU backward, the LSTM's gate steps (forward for Keras's activations, backward
+for all) and the Adam and RMSprop updates (split across the cores) through the kernels of
+``accel_kernels.py`` instead of several NumPy passes each. Without numba, or with the
 environment variable ``GKERAS_CPU_ACCEL=0``, nothing here imports numba and the backend runs
 plain NumPy, as before.
 
@@ -18,8 +18,8 @@ then takes the NumPy path.
 Why numba and not numexpr (measured, see docs/performance.md): numexpr evaluates elementwise
 expressions only -- pooling, col2im and the gate step's blocks need indexing it cannot
 express -- and on the one pass it can express, the ReLU backward, it was 3-7x slower than
-NumPy. The forward LSTM step stays in NumPy: its tanh is SIMD-vectorized in NumPy but a scalar
-libm call in numba (4.6-11x slower there).
+NumPy. The LSTM's forward step leaves its two tanh to NumPy: NumPy's tanh is SIMD-vectorized,
+numba's a scalar libm call (4.6-11x slower), so the step is three kernels around them.
 """
 import os
 import warnings
@@ -110,20 +110,82 @@ def relu_backward(kernels, dy, y):
     return dx
 
 
+_LSTM_CONSTANTS = {}
+
+
+def _lstm_constants(dtype):
+    """(1, 0.2, 0, 0.5) in ``dtype``: float32 math stays float32, as NumPy's with Python
+    scalars."""
+    dtype = numpy.dtype(dtype)
+    if dtype not in _LSTM_CONSTANTS:
+        _LSTM_CONSTANTS[dtype] = numpy.array([1.0, 0.2, 0.0, 0.5], dtype=dtype)
+    return _LSTM_CONSTANTS[dtype]
+
+
+def lstm_forward_step(kernels, dtype, activation, recurrent_activation, bias=None):
+    """``numpy_rnn.lstm_step_forward`` (without ``xp``) for arrays of ``dtype``, or None.
+
+    For Keras's LSTMs only -- activation tanh, recurrent activation sigmoid or hard_sigmoid
+    -- as three kernels around NumPy's own (SIMD) tanh: ``gates = xw + hu`` with the
+    recurrent activation (sigmoid halfway: 0.5*a), tanh, the cell ``c = f*c_prev + i*g``,
+    tanh, ``h = o*tanh(c)``. A kernel's libm tanh would be 4.6-11x slower than NumPy's. The
+    loops call this once per sequence, not per step. With ``bias`` (``(4u,)``) the step adds
+    it to ``xw`` first, as the input projection would (``(xw + bias) + hu``, the same
+    roundings): the projection then skips its pass over all timesteps."""
+    ract = {"sigmoid": 1, "hard_sigmoid": 2}.get(recurrent_activation)
+    if activation != "tanh" or ract is None or numpy.dtype(dtype) not in _FLOATS:
+        return None
+    k = _lstm_constants(dtype)
+    tanh = numpy.tanh
+
+    def step(xw, hu, h_prev, c_prev, mask, gates, h, c, act_c, *activations):
+        if xw is not gates:
+            numpy.copyto(gates, xw)
+        kernels.lstm_gates_forward(gates, bias, hu, act_c, ract, k)
+        tanh(act_c if ract == 2 else gates, out=act_c if ract == 2 else gates)
+        kernels.lstm_cell_forward(gates, act_c, c_prev, c, ract, k)
+        tanh(c, out=act_c)
+        kernels.lstm_output_forward(gates, act_c, h_prev, c_prev, mask, h, c)
+    return step
+
+
+def lstm_backward_step(kernels, dtype, activation, recurrent_activation):
+    """``numpy_rnn.lstm_step_backward`` (without ``xp``) for arrays of ``dtype``, or None
+    (an activation without a kernel, another dtype)."""
+    act, ract = (_ACTIVATION_CODES.get(activation), _ACTIVATION_CODES.get(recurrent_activation))
+    if act is None or ract is None or numpy.dtype(dtype) not in _FLOATS:
+        return None
+    k = _lstm_constants(dtype)
+
+    def step(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, dc_prev, *activations):
+        if mask is None:
+            kernels.lstm_step_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, act, ract, k)
+        else:
+            kernels.lstm_step_backward_masked(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry,
+                                              dc_prev, act, ract, k)
+    return step
+
+
+def lstm_step_forward(kernels, xw, hu, h_prev, c_prev, mask, gates, h, c, act_c, activation,
+                      recurrent_activation):
+    """True when done (the contract of ``numpy_rnn.lstm_step_forward``), else None."""
+    if not _floats(xw, hu, h_prev, c_prev, gates, h, c, act_c):
+        return None
+    step = lstm_forward_step(kernels, xw.dtype, activation, recurrent_activation)
+    if step is None:
+        return None
+    step(xw, hu, h_prev, c_prev, mask, gates, h, c, act_c)
+    return True
+
+
 def lstm_step_backward(kernels, dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, dc_prev,
                        activation, recurrent_activation):
     """True when done (the contract of ``numpy_rnn.lstm_step_backward``), else None."""
-    codes = (_ACTIVATION_CODES.get(activation), _ACTIVATION_CODES.get(recurrent_activation))
-    if None in codes or not _floats(dh, dc, gates, c_prev, act_c, dz, dc_prev):
+    if activation not in _ACTIVATION_CODES or recurrent_activation not in _ACTIVATION_CODES \
+            or not _floats(dh, dc, gates, c_prev, act_c, dz, dc_prev):
         return None
-    # the constants in the arrays' dtype: float32 math stays float32, as NumPy's
-    constants = numpy.array([1.0, 0.2, 0.0], dtype=dh.dtype)
-    if mask is None:
-        kernels.lstm_step_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, codes[0],
-                                   codes[1], constants)
-    else:
-        kernels.lstm_step_backward_masked(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry,
-                                          dc_prev, codes[0], codes[1], constants)
+    step = lstm_backward_step(kernels, dh.dtype, activation, recurrent_activation)
+    step(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, dc_prev)
     return True
 
 

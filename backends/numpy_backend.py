@@ -379,7 +379,8 @@ class NumpyBackend:
 
     # --- recurrent layers: fused per-step gate math (contract in numpy_rnn.py) ----------------
     def lstm_step_forward(self, *args):
-        numpy_rnn.lstm_step_forward(self.xp, *args)
+        if not (self.accel and numpy_accel.lstm_step_forward(self.accel, *args)):
+            numpy_rnn.lstm_step_forward(self.xp, *args)
 
     def lstm_step_backward(self, *args):
         if not (self.accel and numpy_accel.lstm_step_backward(self.accel, *args)):
@@ -410,17 +411,41 @@ class NumpyBackend:
         numpy_rnn.simple_rnn_step_backward(self.xp, *args)
 
     # --- recurrent layers: whole sequences (time loops over the step primitives and GEMMs) --
-    def _time_loop(self, loop, *args):
+    def _time_loop(self, loop, *args, **kwargs):
         if self.xp is not numpy:
-            return loop(self, *args)
+            return loop(self, *args, **kwargs)
         with blas_threads.single_threaded_when_busy():  # see blas_threads
-            return loop(self, *args)
+            return loop(self, *args, **kwargs)
 
-    def lstm_forward(self, *args):
-        return self._time_loop(rnn_loops.lstm_forward, *args)
+    def _compiled_step(self, resolve, arrays, activation, recurrent_activation, **options):
+        """The CPU extra's step function for a whole sequence of ``arrays`` (their dtype), or
+        None: chosen once per sequence, not checked again at every step."""
+        arrays = [a for a in arrays if a is not None]
+        if not (self.accel and numpy_accel._floats(*arrays)):
+            return None
+        return resolve(self.accel, arrays[0].dtype, activation, recurrent_activation,
+                       **options)
 
-    def lstm_backward(self, *args):
-        return self._time_loop(rnn_loops.lstm_backward, *args)
+    def lstm_forward(self, x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_dropout,
+                     activation, recurrent_activation):
+        # the compiled step adds the bias itself (one pass over memory less)
+        step = self._compiled_step(numpy_accel.lstm_forward_step,
+                                   (x, kernel, recurrent_kernel, bias, h0, c0), activation,
+                                   recurrent_activation, bias=bias)
+        return self._time_loop(rnn_loops.lstm_forward, x, kernel, recurrent_kernel,
+                               None if step else bias, h0, c0, mask, recurrent_dropout,
+                               activation, recurrent_activation, step=step)
+
+    def lstm_backward(self, dy, dh_last, dc_last, x, kernel, recurrent_kernel, use_bias, h, c,
+                      saved, mask, recurrent_dropout, activation, recurrent_activation,
+                      input_gradient=True):
+        step = self._compiled_step(numpy_accel.lstm_backward_step,
+                                   (dy, dh_last, dc_last, x, kernel, recurrent_kernel, h, c,
+                                    saved[0], saved[1]), activation, recurrent_activation)
+        return self._time_loop(rnn_loops.lstm_backward, dy, dh_last, dc_last, x, kernel,
+                               recurrent_kernel, use_bias, h, c, saved, mask,
+                               recurrent_dropout, activation, recurrent_activation,
+                               input_gradient, step=step)
 
     def gru_forward(self, *args):
         return self._time_loop(rnn_loops.gru_forward, *args)

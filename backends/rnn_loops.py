@@ -85,9 +85,13 @@ def _mask_at(mask, t):
 # --- LSTM ------------------------------------------------------------------------------------
 
 def lstm_forward(backend, x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_dropout,
-                 activation, recurrent_activation):
-    """``(H, C, saved)``; ``saved`` is what ``lstm_backward`` needs besides H and C."""
+                 activation, recurrent_activation, step=None):
+    """``(H, C, saved)``; ``saved`` is what ``lstm_backward`` needs besides H and C. ``step``:
+    a function with ``backend.lstm_step_forward``'s contract to call instead (a backend's
+    choice made once for the sequence; a step that adds the bias to ``xw`` itself comes with
+    ``bias`` None)."""
     xp = backend.xp
+    step = step or backend.lstm_step_forward
     steps, batch = x.shape[:2]
     gates = _projection(xp, x, kernel, bias)  # becomes the activated gates, step by step
     h, c = _states(xp, h0, steps), _states(xp, c0, steps)
@@ -96,17 +100,18 @@ def lstm_forward(backend, x, kernel, recurrent_kernel, bias, h0, c0, mask, recur
     hu = xp.empty((batch, recurrent_kernel.shape[1]), dtype=h0.dtype)
     for t in range(steps):
         xp.matmul(_feed(xp, h, fed, t, recurrent_dropout), recurrent_kernel, out=hu)
-        backend.lstm_step_forward(gates[t], hu, h[t], c[t], _mask_at(mask, t), gates[t],
-                                  h[t + 1], c[t + 1], act_c[t], activation,
-                                  recurrent_activation)
+        step(gates[t], hu, h[t], c[t], _mask_at(mask, t), gates[t], h[t + 1], c[t + 1],
+             act_c[t], activation, recurrent_activation)
     return h, c, (gates, act_c, fed)
 
 
 def lstm_backward(backend, dy, dh_last, dc_last, x, kernel, recurrent_kernel, use_bias, h, c,
                   saved, mask, recurrent_dropout, activation, recurrent_activation,
-                  input_gradient=True):
-    """``(dx, dkernel, drecurrent_kernel, dbias, dh0, dc0)``."""
+                  input_gradient=True, step=None):
+    """``(dx, dkernel, drecurrent_kernel, dbias, dh0, dc0)``; ``step`` as ``lstm_forward``'s,
+    for ``backend.lstm_step_backward``."""
     xp = backend.xp
+    step = step or backend.lstm_step_backward
     gates, act_c, fed = saved
     steps = x.shape[0]
     shape, dtype = h.shape[1:], h.dtype
@@ -117,8 +122,8 @@ def lstm_backward(backend, dy, dh_last, dc_last, x, kernel, recurrent_kernel, us
     carry = None if mask is None else xp.empty(shape, dtype=dtype)
     recurrent_t = xp.ascontiguousarray(recurrent_kernel.T)  # OpenBLAS: ~1.5x faster per step
     for t in range(steps - 1, -1, -1):
-        backend.lstm_step_backward(dh.current, dc, gates[t], c[t], act_c[t], _mask_at(mask, t),
-                                   dz[t], carry, dc_prev, activation, recurrent_activation)
+        step(dh.current, dc, gates[t], c[t], act_c[t], _mask_at(mask, t), dz[t], carry, dc_prev,
+             activation, recurrent_activation)
         xp.matmul(dz[t], recurrent_t, out=dh.next)
         dh.step(t, recurrent_dropout, carry)
         dc, dc_prev = dc_prev, dc

@@ -60,6 +60,8 @@ def cases(rng):
     h, c, saved = NumpyBackend().lstm_forward(x, kernel, recurrent, bias, h0, h0, None, None,
                                               "tanh", "hard_sigmoid")
     dh_last = rng.standard_normal((batch, units)).astype(f32)
+    yield "lstm_forward (80 steps)", lambda b: b.lstm_forward(
+        x, kernel, recurrent, bias, h0, h0, None, None, "tanh", "hard_sigmoid")
     yield "lstm_backward (80 steps)", lambda b: b.lstm_backward(
         None, dh_last, None, x, kernel, recurrent, True, h, c, saved, None, None, "tanh",
         "hard_sigmoid", False)

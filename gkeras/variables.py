@@ -37,7 +37,9 @@ class Variable(Tensor):
         if isinstance(initial_value, Tensor):
             initial_value = initial_value.value
         # A copy: optimizers update weights in place, which must not reach the caller's array.
-        super().__init__(_backend().xp.array(initial_value, dtype=dtype))
+        # Row-major whatever the initializer returned (Orthogonal's is a transpose): the
+        # optimizers' one-pass updates and the recurrent loops' products want C order.
+        super().__init__(_backend().xp.array(initial_value, dtype=dtype, order="C"))
         self.name = name or "variable"
         self.path = self.name
         self.constraint = constraint

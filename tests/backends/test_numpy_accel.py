@@ -152,6 +152,166 @@ def test_lstm_step_backward_equals_the_numpy_path(activation, recurrent_activati
         np.testing.assert_array_equal(got, want)
 
 
+LSTM_FORWARD_PAIRS = [("tanh", "sigmoid"), ("tanh", "hard_sigmoid")]  # Keras's LSTMs
+
+
+def _lstm_step_inputs(dtype, batch=5, units=7):
+    xw, hu = (RNG.standard_normal((batch, 4 * units)).astype(dtype) for _ in range(2))
+    xw[0, :3] = [40.0, -40.0, 2.5]  # saturated gates, hard_sigmoid's corner
+    h_prev, c_prev = (RNG.standard_normal((batch, units)).astype(dtype) for _ in range(2))
+    return xw, hu, h_prev, c_prev
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("masked", [False, True], ids=["no mask", "mask"])
+@pytest.mark.parametrize("aliased", [False, True], ids=["gates apart", "gates is xw"])
+@pytest.mark.parametrize("activation,recurrent_activation", LSTM_FORWARD_PAIRS)
+def test_lstm_step_forward_equals_the_numpy_path(activation, recurrent_activation, aliased,
+                                                 masked, dtype):
+    plain, compiled = backends()
+    mask = np.array([[True], [False], [True], [True], [False]]) if masked else None
+    xw, hu, h_prev, c_prev = _lstm_step_inputs(dtype)
+    outputs = []
+    for backend in (plain, compiled):
+        x = xw.copy()
+        gates = x if aliased else np.full_like(xw, 7.0)
+        h, c, act_c = (np.full_like(h_prev, 7.0) for _ in range(3))
+        backend.lstm_step_forward(x, hu, h_prev, c_prev, mask, gates, h, c, act_c, activation,
+                                  recurrent_activation)
+        if not aliased:
+            np.testing.assert_array_equal(x, xw)  # xw is read only
+        outputs.append((gates, h, c, act_c))  # act_c too (the contract: any value on masked rows)
+    for got, want in zip(outputs[1], outputs[0]):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    assert numpy_accel.lstm_step_forward(accel_kernels, xw, hu, h_prev, c_prev, mask,
+                                         xw.copy(), *outputs[0][1:3], np.empty_like(h_prev),
+                                         activation, recurrent_activation) is True
+
+
+@pytest.mark.parametrize("pair", [("relu", "sigmoid"), ("tanh", "tanh"), ("softsign",
+                                                                           "hard_sigmoid")])
+def test_lstm_step_forward_without_a_kernel_takes_the_numpy_path(pair):
+    xw, hu, h_prev, c_prev = _lstm_step_inputs("float32")
+    assert numpy_accel.lstm_forward_step(accel_kernels, "float32", *pair) is None
+    assert numpy_accel.lstm_step_forward(accel_kernels, xw, hu, h_prev, c_prev, None,
+                                         np.empty_like(xw), *(np.empty_like(h_prev),) * 3,
+                                         *pair) is None
+    assert numpy_accel.lstm_forward_step(accel_kernels, "float16", "tanh", "sigmoid") is None
+    assert numpy_accel.lstm_backward_step(accel_kernels, "int32", "tanh", "sigmoid") is None
+
+
+def _lstm_sequence(backend, dtype, masked, dropout, outputs_used, activation,
+                   recurrent_activation, biased=True):
+    """Forward and backward through the backend's loops: every array they return."""
+    rng = np.random.default_rng(5)  # the same inputs for both backends
+    steps, batch, features, units = 6, 5, 3, 7
+
+    def normal(*shape):
+        return rng.standard_normal(shape).astype(dtype)
+    x, kernel, recurrent = normal(steps, batch, features), normal(features, 4 * units), \
+        normal(units, 4 * units) * 0.5
+    bias, h0, c0 = normal(4 * units), normal(batch, units), normal(batch, units)
+    mask = rng.random((steps, batch, 1)) > 0.3 if masked else None
+    drop = (rng.random((batch, units)) > 0.4).astype(dtype) * 1.5 if dropout else None
+    acts = (activation, recurrent_activation)
+    bias = bias if biased else None
+    h, c, saved = backend.lstm_forward(x, kernel, recurrent, bias, h0, c0, mask, drop, *acts)
+    dy = normal(steps, batch, units) if outputs_used else None
+    grads = backend.lstm_backward(dy, normal(batch, units), normal(batch, units), x, kernel,
+                                  recurrent, biased, h, c, saved, mask, drop, *acts)
+    return (h, c) + tuple(g for g in grads if g is not None)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("masked,dropout,outputs_used,biased", [(False, False, False, True),
+                                                                (True, False, True, False),
+                                                                (False, True, True, True),
+                                                                (True, True, False, True),
+                                                                (False, False, True, False)])
+@pytest.mark.parametrize("activation,recurrent_activation",
+                         LSTM_FORWARD_PAIRS + [("softsign", "hard_sigmoid")])
+def test_lstm_sequence_equals_the_numpy_path(activation, recurrent_activation, masked,
+                                             dropout, outputs_used, biased, dtype):
+    plain, compiled = backends()
+    want = _lstm_sequence(plain, dtype, masked, dropout, outputs_used, activation,
+                          recurrent_activation, biased)
+    got = _lstm_sequence(compiled, dtype, masked, dropout, outputs_used, activation,
+                         recurrent_activation, biased)
+    assert len(got) == len(want) == 8 - (not biased)
+    for a, b in zip(got, want):
+        assert a.dtype == b.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(a, b)
+
+
+def test_lstm_loops_choose_the_kernels_once_not_the_numpy_step(monkeypatch):
+    """The compiled loops never fall back to the per-step NumPy functions where a kernel
+    applies, and take them where none does (softsign: NumPy forward, compiled backward)."""
+    from gkeras.backends import numpy_rnn
+    calls = []
+    for name in ("lstm_step_forward", "lstm_step_backward"):
+        real = getattr(numpy_rnn, name)
+        monkeypatch.setattr(numpy_rnn, name,
+                            lambda *args, _name=name, _real=real: (calls.append(_name),
+                                                                   _real(*args)))
+    _, compiled = backends()
+    _lstm_sequence(compiled, "float32", True, False, True, "tanh", "hard_sigmoid")
+    assert calls == []
+    _lstm_sequence(compiled, "float32", True, False, True, "softsign", "hard_sigmoid")
+    assert set(calls) == {"lstm_step_forward"}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("recurrent_activation", ["sigmoid", "hard_sigmoid"])
+def test_lstm_op_with_go_backwards_and_mask_equals_the_numpy_path(recurrent_activation, dtype):
+    from gkeras import ops
+    from gkeras.autograd import GradientTape, Tensor
+    from gkeras.backends import current
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 5, 4)).astype(dtype)
+    kernel = rng.standard_normal((4, 8)).astype(dtype)
+    recurrent = rng.standard_normal((2, 8)).astype(dtype)
+    bias = rng.standard_normal(8).astype(dtype)
+    mask = np.array([[1, 1, 0, 1, 0], [1, 1, 1, 1, 1], [0, 1, 1, 1, 1]], bool)
+    backend, runs = current(), []
+    saved = backend._accel
+    try:
+        for kernels in (False, accel_kernels):
+            backend.accel = kernels
+            variables = [Tensor(a, requires_grad=True) for a in (x, kernel, recurrent, bias)]
+            with GradientTape() as tape:
+                out, h, c = ops.lstm(*variables, mask=mask, go_backwards=True,
+                                     return_sequences=True,
+                                     recurrent_activation=recurrent_activation)
+                loss = ops.sum(out * out) + ops.sum(c)
+            runs.append([out.value, h.value, c.value] +
+                        [g.value for g in tape.gradient(loss, variables)])
+    finally:
+        backend._accel = saved
+    for got, want in zip(runs[1], runs[0]):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_lstm_recurrent_kernel_is_c_contiguous_so_the_compiled_adam_takes_it():
+    """Orthogonal's value is a transpose (Fortran order); a Variable stores C order, which
+    the compiled optimizer step needs (it refuses other layouts, see below)."""
+    import gkeras
+    from gkeras.variables import Variable
+    layer = gkeras.layers.LSTM(6)
+    layer.build((None, 4, 3))
+    assert all(w.value.flags.c_contiguous for w in layer.weights)
+    fortran = np.asfortranarray(RNG.standard_normal((3, 5)))
+    variable = Variable(fortran, dtype="float64")
+    assert variable.value.flags.c_contiguous
+    np.testing.assert_array_equal(variable.value, fortran)
+    variable.assign(fortran.T.T)
+    assert variable.value.flags.c_contiguous
+    weight = layer.recurrent_kernel.value
+    slots = (np.zeros_like(weight), np.zeros_like(weight), None)
+    assert numpy_accel.optimizer_step(accel_kernels, "adam", weight, np.ones_like(weight),
+                                      slots, OPTIMIZER_CASES[0][1]) is True
+
+
 class _Refusing:
     """A kernels' module stand-in that records which kernel was asked for."""
 

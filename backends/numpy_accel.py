@@ -26,6 +26,8 @@ import warnings
 
 import numpy
 
+from . import numpy_conv
+
 _FLOATS = (numpy.dtype("float32"), numpy.dtype("float64"))
 MIN_CHANNELS = 8
 # activation name -> the kernels' code (derivatives from outputs, as numpy_rnn)
@@ -99,6 +101,43 @@ def col2im(kernels, cols, x_shape, kernel_size, strides, dilation, padding, chan
     dx = numpy.empty(tuple(x_shape), dtype=cols.dtype)
     kernels.col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, dx)
     return dx
+
+
+def im2col(kernels, x, kernel_size, strides, dilation, padding, channels_last):
+    if not (_floats(x) and _channels_last_with_channels(x, channels_last)):
+        return None
+    (kh, kw), (sh, sw), (dh, dw), ((pt, pb), (pl, pr)) = (kernel_size, strides, dilation,
+                                                          padding)
+    out_hw = (numpy_conv.output_size(x.shape[1], kh, sh, dh, pt, pb),
+              numpy_conv.output_size(x.shape[2], kw, sw, dw, pl, pr))
+    cols = numpy.empty((x.shape[0],) + tuple(out_hw) + (kh, kw, x.shape[3]), dtype=x.dtype)
+    kernels.im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, cols)
+    return cols
+
+
+def _rows_of(*arrays):
+    """C-contiguous (rows, d) arrays of one float dtype and one shape."""
+    return _floats(*arrays) and all(a.ndim == 2 and a.flags.c_contiguous and
+                                    a.shape == arrays[0].shape for a in arrays)
+
+
+def bias_relu(kernels, z, bias):
+    """``maximum(z + bias, 0)`` in place on ``z`` (True), or None."""
+    if bias is None or not (_rows_of(z) and _floats(z, bias) and bias.shape == z.shape[1:]
+                            and bias.flags.c_contiguous):
+        return None
+    kernels.bias_relu(z, bias)
+    return True
+
+
+def relu_backward_bias_grad(kernels, dy, y):
+    """``(dz, dz.sum(axis=0))`` for ``dz = dy * (y > 0)``, or None."""
+    if not _rows_of(dy, y):
+        return None
+    dz = numpy.empty(dy.shape, dtype=dy.dtype)
+    db = numpy.empty(dy.shape[1], dtype=dy.dtype)
+    kernels.relu_backward_bias_grad(dy, y, dz, db)
+    return dz, db
 
 
 def relu_backward(kernels, dy, y):

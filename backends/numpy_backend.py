@@ -87,6 +87,11 @@ class NumpyBackend:
 
     def im2col(self, x, kernel_size, strides, dilation, padding, channels_last):
         """Kernel windows of ``x``: (n, oh, ow, kh, kw, c), or (n, c, kh, kw, oh, ow)."""
+        if self.accel:
+            cols = numpy_accel.im2col(self.accel, x, kernel_size, strides, dilation, padding,
+                                      channels_last)
+            if cols is not None:
+                return cols
         return numpy_conv.im2col(self.xp, x, kernel_size, strides, dilation, padding,
                                  channels_last)
 
@@ -437,6 +442,9 @@ class NumpyBackend:
     # --- fused elementwise chains (contract: backends/numpy_elementwise.py) -----------------
     def bias_activation(self, z, bias, activation):
         """``act(z + bias)`` in place on the fresh (rows, d) matrix product ``z``."""
+        if activation == "relu" and self.accel and \
+                numpy_accel.bias_relu(self.accel, z, bias):
+            return z
         return numpy_elementwise.bias_activation(self.xp, z, bias, activation)
 
     def activation_backward(self, dy, y, activation):
@@ -447,6 +455,16 @@ class NumpyBackend:
             if dx is not None:
                 return dx
         return numpy_elementwise.activation_backward(self.xp, dy, y, activation)
+
+    def activation_backward_bias_grad(self, dy, y, activation):
+        """``(dz, dz.sum(axis=0))``: ``activation_backward`` of (rows, d) arrays and the
+        bias gradient, its column sums (one pass on the CPU extra)."""
+        if activation == "relu" and self.accel:
+            grads = numpy_accel.relu_backward_bias_grad(self.accel, dy, y)
+            if grads is not None:
+                return grads
+        dz = self.activation_backward(dy, y, activation)
+        return dz, dz.sum(axis=0)
 
     def softmax_rows(self, z):
         return numpy_elementwise.softmax_rows(self.xp, z)

@@ -106,6 +106,56 @@ def test_max_pool_nan_wins_as_in_the_numpy_path():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("channels_last", LAYOUTS, ids=["last", "first"])
+@pytest.mark.parametrize("geometry", CONV_GEOMETRIES, ids=[str(g) for g in CONV_GEOMETRIES])
+def test_im2col_equals_the_numpy_path(geometry, channels_last, dtype):
+    shape, kernel_size, strides, dilation, padding = geometry
+    plain, compiled = backends()
+    x = RNG.standard_normal(_layout(shape, channels_last)).astype(dtype)
+    args = (kernel_size, strides, dilation, padding, channels_last)
+    want = plain.im2col(x, *args)
+    got = compiled.im2col(x, *args)
+    assert got.dtype == want.dtype and got.shape == want.shape and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (129, 33)])
+def test_bias_relu_equals_the_numpy_path(shape, dtype):
+    plain, compiled = backends()
+    z = RNG.standard_normal(shape).astype(dtype)
+    z.flat[::5] = -0.0
+    z.flat[1::7] = np.nan
+    bias = RNG.standard_normal(shape[1]).astype(dtype)
+    bias.flat[::4] = 0.0
+    want = plain.bias_activation(z.copy(), bias, "relu")
+    fresh = z.copy()
+    got = compiled.bias_activation(fresh, bias, "relu")
+    assert got is fresh and got.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # -0.0 stays -0.0
+    np.testing.assert_array_equal(got, np.maximum(z + bias, 0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (1031, 33)])
+def test_relu_backward_bias_grad_equals_the_numpy_path(shape, dtype):
+    plain, compiled = backends()
+    y = np.maximum(RNG.standard_normal(shape), 0).astype(dtype)
+    dy = (RNG.standard_normal(shape) * 10 ** RNG.uniform(-3, 3, shape)).astype(dtype)
+    want_dz, want_db = plain.activation_backward_bias_grad(dy, y, "relu")
+    got_dz, got_db = compiled.activation_backward_bias_grad(dy, y, "relu")
+    assert got_dz.dtype == got_db.dtype == np.dtype(dtype) and got_db.shape == shape[1:]
+    np.testing.assert_array_equal(got_dz, want_dz)
+    np.testing.assert_array_equal(got_db, want_db)  # the same additions in the same order
+    np.testing.assert_array_equal(want_dz, dy * (y > 0))
+    np.testing.assert_array_equal(want_db, (dy * (y > 0)).sum(axis=0))
+    # the 4-D sum the convolution took before: the same bits
+    np.testing.assert_array_equal(got_db, got_dz.reshape((1, -1, 1) + shape[1:]).sum(
+        axis=(0, 1, 2)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_relu_backward_equals_the_numpy_path(dtype):
     plain, compiled = backends()
     y = np.maximum(RNG.standard_normal((3, 7, 5, 2)), 0).astype(dtype)
@@ -180,8 +230,10 @@ def test_kernels_run_on_channels_last_with_enough_channels_only(monkeypatch):
     with pytest.raises(LookupError):
         backend.max_pool(x, *pool, True)
     with pytest.raises(LookupError):
-        backend.col2im(backend.im2col(x, *conv, True), x.shape, *conv, True)
-    assert refusing.asked == ["max_pool", "col2im"]
+        backend.im2col(x, *conv, True)
+    with pytest.raises(LookupError):
+        backend.col2im(RNG.standard_normal((2, 4, 4, 3, 3, 8)), x.shape, *conv, True)
+    assert refusing.asked == ["max_pool", "im2col", "col2im"]
 
 
 def test_kernels_are_off_for_other_dtypes_and_activations():

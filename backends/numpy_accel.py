@@ -59,6 +59,13 @@ def load():
     return accel_kernels
 
 
+def _run(kernels, kernel, size, *args):
+    """``kernel(*args)``, a pass over ``size`` elements, on the cores it pays to wake: the
+    parallel kernels run on the calling thread alone below ``PARALLEL_MIN_SIZE``."""
+    with kernels.threads_for(size):
+        kernel(*args)
+
+
 def _floats(*arrays):
     return all(a.dtype in _FLOATS for a in arrays) and len({a.dtype for a in arrays}) == 1
 
@@ -77,7 +84,7 @@ def max_pool(kernels, x, pool_size, strides, padding, channels_last, out_hw):
     shape = (x.shape[0],) + tuple(out_hw) + (x.shape[3],)
     y = numpy.empty(shape, dtype=x.dtype)
     argmax = numpy.empty(shape, dtype=numpy.int32)
-    kernels.max_pool(x, kh, kw, sh, sw, pt, pl, y, argmax)
+    _run(kernels, kernels.max_pool, x.size, x, kh, kw, sh, sw, pt, pl, y, argmax)
     return y, argmax
 
 
@@ -90,7 +97,7 @@ def max_pool_backward(kernels, dy, argmax, x_shape, pool_size, strides, padding,
     # disjoint windows: each input position has one reader at most, written once
     step = kernels.max_pool_backward_disjoint if sh >= kh and sw >= kw else \
         kernels.max_pool_backward_overlapping
-    step(dy, argmax, kh, kw, sh, sw, pt, pl, dx)
+    _run(kernels, step, dx.size, dy, argmax, kh, kw, sh, sw, pt, pl, dx)
     return dx
 
 
@@ -99,7 +106,7 @@ def col2im(kernels, cols, x_shape, kernel_size, strides, dilation, padding, chan
         return None
     (kh, kw), (sh, sw), (dh, dw), ((pt, _), (pl, _)) = kernel_size, strides, dilation, padding
     dx = numpy.empty(tuple(x_shape), dtype=cols.dtype)
-    kernels.col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, dx)
+    _run(kernels, kernels.col2im, cols.size, cols, kh, kw, sh, sw, dh, dw, pt, pl, dx)
     return dx
 
 
@@ -111,7 +118,7 @@ def im2col(kernels, x, kernel_size, strides, dilation, padding, channels_last):
     out_hw = (numpy_conv.output_size(x.shape[1], kh, sh, dh, pt, pb),
               numpy_conv.output_size(x.shape[2], kw, sw, dw, pl, pr))
     cols = numpy.empty((x.shape[0],) + tuple(out_hw) + (kh, kw, x.shape[3]), dtype=x.dtype)
-    kernels.im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, cols)
+    _run(kernels, kernels.im2col, cols.size, x, kh, kw, sh, sw, dh, dw, pt, pl, cols)
     return cols
 
 
@@ -126,7 +133,7 @@ def bias_relu(kernels, z, bias):
     if bias is None or not (_rows_of(z) and _floats(z, bias) and bias.shape == z.shape[1:]
                             and bias.flags.c_contiguous):
         return None
-    kernels.bias_relu(z, bias)
+    _run(kernels, kernels.bias_relu, z.size, z, bias)
     return True
 
 
@@ -145,7 +152,8 @@ def relu_backward(kernels, dy, y):
             and y.flags.c_contiguous):
         return None
     dx = numpy.empty(dy.shape, dtype=dy.dtype)
-    kernels.relu_backward(dy.reshape(-1), y.reshape(-1), dx.reshape(-1))
+    _run(kernels, kernels.relu_backward, dx.size, dy.reshape(-1), y.reshape(-1),
+         dx.reshape(-1))
     return dx
 
 
@@ -178,12 +186,12 @@ def optimizer_step(kernels, name, weight, grad, slots, hyper):
     flat = weight.reshape(-1), grad.reshape(-1)
     if name == "adam" and not hyper["amsgrad"]:
         m, v, _ = slots
-        kernels.adam_update(*flat, m.reshape(-1), v.reshape(-1), scalar(hyper["alpha"]),
+        _run(kernels, kernels.adam_update, weight.size, *flat, m.reshape(-1), v.reshape(-1), scalar(hyper["alpha"]),
                             scalar(hyper["one_minus_beta_1"]), scalar(hyper["one_minus_beta_2"]),
                             scalar(hyper["epsilon"]))
         return True
     if name == "rmsprop" and not hyper["centered"] and not hyper["momentum"] > 0:
-        kernels.rmsprop_update(*flat, slots[0].reshape(-1), scalar(hyper["learning_rate"]),
+        _run(kernels, kernels.rmsprop_update, weight.size, *flat, slots[0].reshape(-1), scalar(hyper["learning_rate"]),
                                scalar(hyper["rho"]), scalar(hyper["one_minus_rho"]),
                                scalar(hyper["epsilon"]))
         return True

@@ -24,6 +24,19 @@ RNG = np.random.default_rng(3)
 @pytest.fixture(autouse=True)
 def kernels_on_every_channels_last_shape(monkeypatch):
     monkeypatch.setattr(numpy_accel, "MIN_CHANNELS", 1)
+    # the parallel kernels split across the threads even on these small arrays (the op
+    # tests of the cpu_accel fixture run them on one thread)
+    monkeypatch.setattr(accel_kernels, "PARALLEL_MIN_SIZE", 0)
+
+
+def test_parallel_kernels_run_on_one_thread_below_the_size_where_threads_pay(monkeypatch):
+    monkeypatch.setattr(accel_kernels, "PARALLEL_MIN_SIZE", 100)
+    threads = numba.get_num_threads()
+    with accel_kernels.threads_for(99):
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == threads
+    with accel_kernels.threads_for(100):
+        assert numba.get_num_threads() == threads
 LAYOUTS = [True, False]
 DTYPES = ["float32", "float64"]
 

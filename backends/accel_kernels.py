@@ -10,7 +10,6 @@ The convolution and pooling kernels are for channels_last arrays ``(n, h, w, c)`
 innermost loop runs over the contiguous channels (numpy_accel sends channels_first and
 few-channel arrays to the NumPy path, which is faster there).
 """
-import contextlib
 from math import inf
 
 import numba
@@ -28,16 +27,19 @@ _parallel_jit = numba.njit(cache=True, nogil=True, parallel=True)
 PARALLEL_MIN_SIZE = 1 << 19
 
 
-@contextlib.contextmanager
-def threads_for(size):
-    """Run the block's parallel kernels on one thread when ``size`` is small."""
+def run_sized(kernel, size, *args):
+    """``kernel(*args)`` for a pass over ``size`` elements: a parallel kernel runs on the
+    calling thread alone when ``size`` is under ``PARALLEL_MIN_SIZE``."""
     if size >= PARALLEL_MIN_SIZE:
-        yield
+        kernel(*args)
         return
     threads = numba.get_num_threads()
+    if threads == 1:
+        kernel(*args)
+        return
     numba.set_num_threads(1)
     try:
-        yield
+        kernel(*args)
     finally:
         numba.set_num_threads(threads)
 

@@ -60,10 +60,9 @@ def load():
 
 
 def _run(kernels, kernel, size, *args):
-    """``kernel(*args)``, a pass over ``size`` elements, on the cores it pays to wake: the
-    parallel kernels run on the calling thread alone below ``PARALLEL_MIN_SIZE``."""
-    with kernels.threads_for(size):
-        kernel(*args)
+    """``kernel(*args)``, a pass over ``size`` elements, on the cores it pays to wake (see
+    ``accel_kernels.PARALLEL_MIN_SIZE``)."""
+    kernels.run_sized(kernel, size, *args)
 
 
 def _floats(*arrays):

@@ -32,11 +32,11 @@ def kernels_on_every_channels_last_shape(monkeypatch):
 def test_parallel_kernels_run_on_one_thread_below_the_size_where_threads_pay(monkeypatch):
     monkeypatch.setattr(accel_kernels, "PARALLEL_MIN_SIZE", 100)
     threads = numba.get_num_threads()
-    with accel_kernels.threads_for(99):
-        assert numba.get_num_threads() == 1
+    seen = []
+    accel_kernels.run_sized(lambda a: seen.append((a, numba.get_num_threads())), 99, "small")
+    accel_kernels.run_sized(lambda a: seen.append((a, numba.get_num_threads())), 100, "large")
+    assert seen == [("small", 1), ("large", threads)]
     assert numba.get_num_threads() == threads
-    with accel_kernels.threads_for(100):
-        assert numba.get_num_threads() == threads
 LAYOUTS = [True, False]
 DTYPES = ["float32", "float64"]
 

@@ -1,10 +1,12 @@
 """The optional CPU extra: compiled one-pass kernels for the NumPy backend's hot non-GEMM passes.
 
 ``pip install gkeras[cpu]`` installs numba; then ``NumpyBackend`` runs max pooling (forward
-and backward) and col2im on channels_last arrays with at least ``MIN_CHANNELS`` channels, the
-convolution's ReLU backward, the LSTM's backward gate step and the Adam and RMSprop updates
-(split across the cores) through the kernels of ``accel_kernels.py`` instead of several NumPy
-passes each. Without numba, or with the
+and backward), im2col and col2im on channels_last arrays with at least ``MIN_CHANNELS``
+channels, bias + ReLU in place on a matrix product, the ReLU backward (alone, or with the bias
+gradient's column sums in the same pass), the LSTM's backward gate step and the Adam and
+RMSprop updates through the kernels of ``accel_kernels.py`` instead of several NumPy passes
+each. The pooling, im2col/col2im, ReLU and optimizer kernels split their work across the
+cores on arrays of at least ``accel_kernels.PARALLEL_MIN_SIZE`` elements. Without numba, or with the
 environment variable ``GKERAS_CPU_ACCEL=0``, nothing here imports numba and the backend runs
 plain NumPy, as before.
 

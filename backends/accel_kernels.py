@@ -148,27 +148,6 @@ def col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, dx):
 
 
 @_parallel_jit
-def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, cols):
-    """cols (n, oh, ow, kh, kw, c): the window of each output position, entry (i, j) read
-    from input row oy*sh - pt + i*dh, column ox*sw - pl + j*dw; 0 where that is padding."""
-    n, h, w, ch = x.shape
-    oh, ow = cols.shape[1], cols.shape[2]
-    for b in numba.prange(n):
-        for oy in range(oh):
-            for ox in range(ow):
-                for i in range(kh):
-                    r = oy * sh - pt + i * dh
-                    for j in range(kw):
-                        q = ox * sw - pl + j * dw
-                        if 0 <= r < h and 0 <= q < w:
-                            for m in range(ch):
-                                cols[b, oy, ox, i, j, m] = x[b, r, q, m]
-                        else:
-                            for m in range(ch):
-                                cols[b, oy, ox, i, j, m] = 0
-
-
-@_parallel_jit
 def relu_backward(dy, y, dx):
     """dx = dy * (y > 0) over flat contiguous arrays (the product with an exact 0 or 1)."""
     for k in numba.prange(dx.size):

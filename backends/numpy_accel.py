@@ -1,11 +1,11 @@
 """The optional CPU extra: compiled one-pass kernels for the NumPy backend's hot non-GEMM passes.
 
 ``pip install gkeras[cpu]`` installs numba; then ``NumpyBackend`` runs max pooling (forward
-and backward), im2col and col2im on channels_last arrays with at least ``MIN_CHANNELS``
+and backward) and col2im on channels_last arrays with at least ``MIN_CHANNELS``
 channels, bias + ReLU in place on a matrix product, the ReLU backward (alone, or with the bias
 gradient's column sums in the same pass), the LSTM's backward gate step and the Adam and
 RMSprop updates through the kernels of ``accel_kernels.py`` instead of several NumPy passes
-each. The pooling, im2col/col2im, ReLU and optimizer kernels split their work across the
+each. The pooling, col2im, ReLU and optimizer kernels split their work across the
 cores on arrays of at least ``accel_kernels.PARALLEL_MIN_SIZE`` elements. Without numba, or with the
 environment variable ``GKERAS_CPU_ACCEL=0``, nothing here imports numba and the backend runs
 plain NumPy, as before.
@@ -27,8 +27,6 @@ import os
 import warnings
 
 import numpy
-
-from . import numpy_conv
 
 _FLOATS = (numpy.dtype("float32"), numpy.dtype("float64"))
 MIN_CHANNELS = 8
@@ -109,18 +107,6 @@ def col2im(kernels, cols, x_shape, kernel_size, strides, dilation, padding, chan
     dx = numpy.empty(tuple(x_shape), dtype=cols.dtype)
     _run(kernels, kernels.col2im, cols.size, cols, kh, kw, sh, sw, dh, dw, pt, pl, dx)
     return dx
-
-
-def im2col(kernels, x, kernel_size, strides, dilation, padding, channels_last):
-    if not (_floats(x) and _channels_last_with_channels(x, channels_last)):
-        return None
-    (kh, kw), (sh, sw), (dh, dw), ((pt, pb), (pl, pr)) = (kernel_size, strides, dilation,
-                                                          padding)
-    out_hw = (numpy_conv.output_size(x.shape[1], kh, sh, dh, pt, pb),
-              numpy_conv.output_size(x.shape[2], kw, sw, dw, pl, pr))
-    cols = numpy.empty((x.shape[0],) + tuple(out_hw) + (kh, kw, x.shape[3]), dtype=x.dtype)
-    _run(kernels, kernels.im2col, cols.size, x, kh, kw, sh, sw, dh, dw, pt, pl, cols)
-    return cols
 
 
 def _rows_of(*arrays):

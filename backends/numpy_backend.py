@@ -87,11 +87,6 @@ class NumpyBackend:
 
     def im2col(self, x, kernel_size, strides, dilation, padding, channels_last):
         """Kernel windows of ``x``: (n, oh, ow, kh, kw, c), or (n, c, kh, kw, oh, ow)."""
-        if self.accel:
-            cols = numpy_accel.im2col(self.accel, x, kernel_size, strides, dilation, padding,
-                                      channels_last)
-            if cols is not None:
-                return cols
         return numpy_conv.im2col(self.xp, x, kernel_size, strides, dilation, padding,
                                  channels_last)
 

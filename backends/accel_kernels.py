@@ -77,8 +77,9 @@ def max_pool(x, kh, kw, sh, sw, pt, pl, y, argmax):
 
 @_parallel_jit
 def max_pool_backward_disjoint(dy, argmax, kh, kw, sh, sw, pt, pl, dx):
-    """dx (n, h, w, c), zeroed by the caller, for windows that do not overlap: every position
-    a window reads gets its output's gradient where it won, else 0."""
+    """dx (n, h, w, c), zeroed by the caller (or windows tiling it exactly), for windows that
+    do not overlap: every position a window reads gets its output's gradient where it won,
+    else 0."""
     n, h, w, ch = dx.shape
     oh, ow = dy.shape[1], dy.shape[2]
     for b in numba.prange(n):

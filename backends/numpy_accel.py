@@ -92,7 +92,10 @@ def max_pool_backward(kernels, dy, argmax, x_shape, pool_size, strides, padding,
     if not (_floats(dy) and _channels_last_with_channels(dy, channels_last)):
         return None
     (kh, kw), (sh, sw), ((pt, _), (pl, _)) = pool_size, strides, padding
-    dx = numpy.zeros(tuple(x_shape), dtype=dy.dtype)
+    # windows that tile the input exactly: the disjoint kernel writes every position itself
+    tiled = (kh, kw) == (sh, sw) and pt == pl == 0 and \
+        tuple(x_shape[1:3]) == (dy.shape[1] * sh, dy.shape[2] * sw)
+    dx = (numpy.empty if tiled else numpy.zeros)(tuple(x_shape), dtype=dy.dtype)
     # disjoint windows: each input position has one reader at most, written once
     step = kernels.max_pool_backward_disjoint if sh >= kh and sw >= kw else \
         kernels.max_pool_backward_overlapping

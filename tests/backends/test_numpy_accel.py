@@ -92,6 +92,19 @@ def test_max_pool_and_backward_equal_the_numpy_path(values, geometry, channels_l
     np.testing.assert_array_equal(got, want)
 
 
+def test_max_pool_backward_writes_every_position_when_the_windows_tile_the_input(monkeypatch):
+    """The tiled fast path starts from an uninitialised array: poison it to be sure."""
+    plain, compiled = backends()
+    monkeypatch.setattr(numpy_accel.numpy, "empty",
+                        lambda shape, dtype=None: np.full(shape, np.nan, dtype=dtype))
+    x = RNG.standard_normal((3, 6, 4, 5))
+    args = ((2, 2), (2, 2), ((0, 0), (0, 0)), True)
+    y, argmax = plain.max_pool(x, *args)
+    dy = RNG.standard_normal(y.shape)
+    np.testing.assert_array_equal(compiled.max_pool_backward(dy, argmax, x.shape, *args),
+                                  plain.max_pool_backward(dy, argmax, x.shape, *args))
+
+
 def test_max_pool_windows_of_padding_only_and_minus_inf_equal_the_numpy_path():
     plain, compiled = backends()
     x = RNG.standard_normal((2, 3, 4, 3))

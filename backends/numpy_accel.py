@@ -1,12 +1,12 @@
 """The optional CPU extra: compiled one-pass kernels for the NumPy backend's hot non-GEMM passes.
 
 ``pip install gkeras[cpu]`` installs numba; then ``NumpyBackend`` runs max pooling (forward
-and backward) and col2im on channels_last arrays with at least ``MIN_CHANNELS``
-channels, bias + ReLU in place on a matrix product, the ReLU backward (alone, or with the bias
+and backward) and col2im on channels_last arrays with at least ``MIN_CHANNELS`` channels,
+bias + ReLU in place on a matrix product, the ReLU backward (alone, or with the bias
 gradient's column sums in the same pass), the LSTM's backward gate step and the Adam and
 RMSprop updates through the kernels of ``accel_kernels.py`` instead of several NumPy passes
-each. The pooling, col2im, ReLU and optimizer kernels split their work across the
-cores on arrays of at least ``accel_kernels.PARALLEL_MIN_SIZE`` elements. Without numba, or with the
+each. The pooling, col2im, ReLU and optimizer kernels split their work across the cores on
+arrays of at least ``accel_kernels.PARALLEL_MIN_SIZE`` elements. Without numba, or with the
 environment variable ``GKERAS_CPU_ACCEL=0``, nothing here imports numba and the backend runs
 plain NumPy, as before.
 
@@ -176,13 +176,13 @@ def optimizer_step(kernels, name, weight, grad, slots, hyper):
     flat = weight.reshape(-1), grad.reshape(-1)
     if name == "adam" and not hyper["amsgrad"]:
         m, v, _ = slots
-        _run(kernels, kernels.adam_update, weight.size, *flat, m.reshape(-1), v.reshape(-1), scalar(hyper["alpha"]),
-                            scalar(hyper["one_minus_beta_1"]), scalar(hyper["one_minus_beta_2"]),
-                            scalar(hyper["epsilon"]))
+        _run(kernels, kernels.adam_update, weight.size, *flat, m.reshape(-1), v.reshape(-1),
+             scalar(hyper["alpha"]), scalar(hyper["one_minus_beta_1"]),
+             scalar(hyper["one_minus_beta_2"]), scalar(hyper["epsilon"]))
         return True
     if name == "rmsprop" and not hyper["centered"] and not hyper["momentum"] > 0:
-        _run(kernels, kernels.rmsprop_update, weight.size, *flat, slots[0].reshape(-1), scalar(hyper["learning_rate"]),
-                               scalar(hyper["rho"]), scalar(hyper["one_minus_rho"]),
-                               scalar(hyper["epsilon"]))
+        _run(kernels, kernels.rmsprop_update, weight.size, *flat, slots[0].reshape(-1),
+             scalar(hyper["learning_rate"]), scalar(hyper["rho"]), scalar(hyper["one_minus_rho"]),
+             scalar(hyper["epsilon"]))
         return True
     return None

@@ -1,10 +1,13 @@
 """The optional CPU extra: compiled one-pass kernels for the NumPy backend's hot non-GEMM passes.
 
 ``pip install gkeras[cpu]`` installs numba; then ``NumpyBackend`` runs max pooling (forward
-and backward) and col2im on channels_last arrays with at least ``MIN_CHANNELS`` channels, the
-convolution's ReLU backward, the LSTM's gate steps (forward for Keras's activations, backward
-for all) and the Adam and RMSprop updates (split across the cores) through the kernels of
-``accel_kernels.py`` instead of several NumPy passes each. Without numba, or with the
+and backward) and col2im on channels_last arrays with at least ``MIN_CHANNELS`` channels,
+bias + ReLU in place on a matrix product, the ReLU backward (alone, or with the bias
+gradient's column sums in the same pass), the LSTM's gate steps (forward for Keras's
+activations, backward for all) and the Adam and RMSprop updates through the kernels of
+``accel_kernels.py`` instead of several NumPy passes each. The pooling, col2im, ReLU and
+optimizer kernels split their work across the cores on arrays of at least
+``accel_kernels.PARALLEL_MIN_SIZE`` elements. Without numba, or with the
 environment variable ``GKERAS_CPU_ACCEL=0``, nothing here imports numba and the backend runs
 plain NumPy, as before.
 
@@ -57,6 +60,12 @@ def load():
     return accel_kernels
 
 
+def _run(kernels, kernel, size, *args):
+    """``kernel(*args)``, a pass over ``size`` elements, on the cores it pays to wake (see
+    ``accel_kernels.PARALLEL_MIN_SIZE``)."""
+    kernels.run_sized(kernel, size, *args)
+
+
 def _floats(*arrays):
     return all(a.dtype in _FLOATS for a in arrays) and len({a.dtype for a in arrays}) == 1
 
@@ -75,7 +84,7 @@ def max_pool(kernels, x, pool_size, strides, padding, channels_last, out_hw):
     shape = (x.shape[0],) + tuple(out_hw) + (x.shape[3],)
     y = numpy.empty(shape, dtype=x.dtype)
     argmax = numpy.empty(shape, dtype=numpy.int32)
-    kernels.max_pool(x, kh, kw, sh, sw, pt, pl, y, argmax)
+    _run(kernels, kernels.max_pool, x.size, x, kh, kw, sh, sw, pt, pl, y, argmax)
     return y, argmax
 
 
@@ -84,11 +93,14 @@ def max_pool_backward(kernels, dy, argmax, x_shape, pool_size, strides, padding,
     if not (_floats(dy) and _channels_last_with_channels(dy, channels_last)):
         return None
     (kh, kw), (sh, sw), ((pt, _), (pl, _)) = pool_size, strides, padding
-    dx = numpy.zeros(tuple(x_shape), dtype=dy.dtype)
+    # windows that tile the input exactly: the disjoint kernel writes every position itself
+    tiled = (kh, kw) == (sh, sw) and pt == pl == 0 and \
+        tuple(x_shape[1:3]) == (dy.shape[1] * sh, dy.shape[2] * sw)
+    dx = (numpy.empty if tiled else numpy.zeros)(tuple(x_shape), dtype=dy.dtype)
     # disjoint windows: each input position has one reader at most, written once
     step = kernels.max_pool_backward_disjoint if sh >= kh and sw >= kw else \
         kernels.max_pool_backward_overlapping
-    step(dy, argmax, kh, kw, sh, sw, pt, pl, dx)
+    _run(kernels, step, dx.size, dy, argmax, kh, kw, sh, sw, pt, pl, dx)
     return dx
 
 
@@ -97,8 +109,33 @@ def col2im(kernels, cols, x_shape, kernel_size, strides, dilation, padding, chan
         return None
     (kh, kw), (sh, sw), (dh, dw), ((pt, _), (pl, _)) = kernel_size, strides, dilation, padding
     dx = numpy.empty(tuple(x_shape), dtype=cols.dtype)
-    kernels.col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, dx)
+    _run(kernels, kernels.col2im, cols.size, cols, kh, kw, sh, sw, dh, dw, pt, pl, dx)
     return dx
+
+
+def _rows_of(*arrays):
+    """C-contiguous (rows, d) arrays of one float dtype and one shape."""
+    return _floats(*arrays) and all(a.ndim == 2 and a.flags.c_contiguous and
+                                    a.shape == arrays[0].shape for a in arrays)
+
+
+def bias_relu(kernels, z, bias):
+    """``maximum(z + bias, 0)`` in place on ``z`` (True), or None."""
+    if bias is None or not (_rows_of(z) and _floats(z, bias) and bias.shape == z.shape[1:]
+                            and bias.flags.c_contiguous):
+        return None
+    _run(kernels, kernels.bias_relu, z.size, z, bias)
+    return True
+
+
+def relu_backward_bias_grad(kernels, dy, y):
+    """``(dz, dz.sum(axis=0))`` for ``dz = dy * (y > 0)``, or None."""
+    if not _rows_of(dy, y):
+        return None
+    dz = numpy.empty(dy.shape, dtype=dy.dtype)
+    db = numpy.empty(dy.shape[1], dtype=dy.dtype)
+    kernels.relu_backward_bias_grad(dy, y, dz, db)
+    return dz, db
 
 
 def relu_backward(kernels, dy, y):
@@ -106,7 +143,8 @@ def relu_backward(kernels, dy, y):
             and y.flags.c_contiguous):
         return None
     dx = numpy.empty(dy.shape, dtype=dy.dtype)
-    kernels.relu_backward(dy.reshape(-1), y.reshape(-1), dx.reshape(-1))
+    _run(kernels, kernels.relu_backward, dx.size, dy.reshape(-1), y.reshape(-1),
+         dx.reshape(-1))
     return dx
 
 
@@ -201,13 +239,13 @@ def optimizer_step(kernels, name, weight, grad, slots, hyper):
     flat = weight.reshape(-1), grad.reshape(-1)
     if name == "adam" and not hyper["amsgrad"]:
         m, v, _ = slots
-        kernels.adam_update(*flat, m.reshape(-1), v.reshape(-1), scalar(hyper["alpha"]),
-                            scalar(hyper["one_minus_beta_1"]), scalar(hyper["one_minus_beta_2"]),
-                            scalar(hyper["epsilon"]))
+        _run(kernels, kernels.adam_update, weight.size, *flat, m.reshape(-1), v.reshape(-1),
+             scalar(hyper["alpha"]), scalar(hyper["one_minus_beta_1"]),
+             scalar(hyper["one_minus_beta_2"]), scalar(hyper["epsilon"]))
         return True
     if name == "rmsprop" and not hyper["centered"] and not hyper["momentum"] > 0:
-        kernels.rmsprop_update(*flat, slots[0].reshape(-1), scalar(hyper["learning_rate"]),
-                               scalar(hyper["rho"]), scalar(hyper["one_minus_rho"]),
-                               scalar(hyper["epsilon"]))
+        _run(kernels, kernels.rmsprop_update, weight.size, *flat, slots[0].reshape(-1),
+             scalar(hyper["learning_rate"]), scalar(hyper["rho"]), scalar(hyper["one_minus_rho"]),
+             scalar(hyper["epsilon"]))
         return True
     return None

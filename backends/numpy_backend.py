@@ -462,6 +462,9 @@ class NumpyBackend:
     # --- fused elementwise chains (contract: backends/numpy_elementwise.py) -----------------
     def bias_activation(self, z, bias, activation):
         """``act(z + bias)`` in place on the fresh (rows, d) matrix product ``z``."""
+        if activation == "relu" and self.accel and \
+                numpy_accel.bias_relu(self.accel, z, bias):
+            return z
         return numpy_elementwise.bias_activation(self.xp, z, bias, activation)
 
     def activation_backward(self, dy, y, activation):
@@ -472,6 +475,16 @@ class NumpyBackend:
             if dx is not None:
                 return dx
         return numpy_elementwise.activation_backward(self.xp, dy, y, activation)
+
+    def activation_backward_bias_grad(self, dy, y, activation):
+        """``(dz, dz.sum(axis=0))``: ``activation_backward`` of (rows, d) arrays and the
+        bias gradient, its column sums (one pass on the CPU extra)."""
+        if activation == "relu" and self.accel:
+            grads = numpy_accel.relu_backward_bias_grad(self.accel, dy, y)
+            if grads is not None:
+                return grads
+        dz = self.activation_backward(dy, y, activation)
+        return dz, dz.sum(axis=0)
 
     def softmax_rows(self, z):
         return numpy_elementwise.softmax_rows(self.xp, z)

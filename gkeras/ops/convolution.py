@@ -157,18 +157,29 @@ def conv_bias_activation(inputs, kernel, bias=None, activation=None, strides=1,
     xp = backend.xp
     x4, k4 = x.value.reshape(g.x_shape), _kernel_4d(k.value)
     y4, cols = backend.conv2d(x4, k4, g.strides, g.dilation, g.padding, g.channels_last)
-    channel_shape = (-1,) if g.channels_last else (-1, 1, 1)
     parents = (x, k)
     if bias is not None:
         bias = _t(bias)
         parents = (x, k, bias)
-        y4 += bias.value.reshape(channel_shape)
-    if activation == "relu":
-        xp.maximum(y4, 0, out=y4)
+    # channels_last: the output is a (rows, filters) matrix product, for the fused primitives
+    rows = (lambda a: a.reshape(-1, y4.shape[3])) if g.channels_last else None
+    if rows is not None and (bias is not None or activation == "relu"):
+        y4 = backend.bias_activation(rows(y4), None if bias is None else bias.value,
+                                     activation or "linear").reshape(y4.shape)
+    else:
+        if bias is not None:
+            y4 += bias.value.reshape(-1, 1, 1)
+        if activation == "relu":
+            xp.maximum(y4, 0, out=y4)
 
     def backward(dy):
         dy4 = dy.reshape(y4.shape)
-        if activation == "relu":
+        db = None
+        if activation == "relu" and rows is not None and bias is not None and \
+                bias.requires_grad:
+            dy2, db = backend.activation_backward_bias_grad(rows(dy4), rows(y4), "relu")
+            dy4 = dy2.reshape(y4.shape)
+        elif activation == "relu":
             dy4 = backend.activation_backward(dy4, y4, "relu")
         dx = dk = None
         if x.requires_grad:
@@ -178,9 +189,9 @@ def conv_bias_activation(inputs, kernel, bias=None, activation=None, strides=1,
             dk = backend.conv2d_backward_kernel(dy4, cols, g.channels_last).reshape(k.shape)
         if bias is None:
             return dx, dk
-        channel_axis = 3 if g.channels_last else 1
-        db = dy4.sum(axis=tuple(a for a in range(4) if a != channel_axis)) \
-            if bias.requires_grad else None
+        if db is None and bias.requires_grad:
+            channel_axis = 3 if g.channels_last else 1
+            db = dy4.sum(axis=tuple(a for a in range(4) if a != channel_axis))
         return dx, dk, db
     return result(y4.reshape(g.output_shape), parents, backward)
 

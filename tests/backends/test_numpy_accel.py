@@ -24,6 +24,19 @@ RNG = np.random.default_rng(3)
 @pytest.fixture(autouse=True)
 def kernels_on_every_channels_last_shape(monkeypatch):
     monkeypatch.setattr(numpy_accel, "MIN_CHANNELS", 1)
+    # the parallel kernels split across the threads even on these small arrays (the op
+    # tests of the cpu_accel fixture run them on one thread)
+    monkeypatch.setattr(accel_kernels, "PARALLEL_MIN_SIZE", 0)
+
+
+def test_parallel_kernels_run_on_one_thread_below_the_size_where_threads_pay(monkeypatch):
+    monkeypatch.setattr(accel_kernels, "PARALLEL_MIN_SIZE", 100)
+    threads = numba.get_num_threads()
+    seen = []
+    accel_kernels.run_sized(lambda a: seen.append((a, numba.get_num_threads())), 99, "small")
+    accel_kernels.run_sized(lambda a: seen.append((a, numba.get_num_threads())), 100, "large")
+    assert seen == [("small", 1), ("large", threads)]
+    assert numba.get_num_threads() == threads
 LAYOUTS = [True, False]
 DTYPES = ["float32", "float64"]
 
@@ -79,6 +92,19 @@ def test_max_pool_and_backward_equal_the_numpy_path(values, geometry, channels_l
     np.testing.assert_array_equal(got, want)
 
 
+def test_max_pool_backward_writes_every_position_when_the_windows_tile_the_input(monkeypatch):
+    """The tiled fast path starts from an uninitialised array: poison it to be sure."""
+    plain, compiled = backends()
+    monkeypatch.setattr(numpy_accel.numpy, "empty",
+                        lambda shape, dtype=None: np.full(shape, np.nan, dtype=dtype))
+    x = RNG.standard_normal((3, 6, 4, 5))
+    args = ((2, 2), (2, 2), ((0, 0), (0, 0)), True)
+    y, argmax = plain.max_pool(x, *args)
+    dy = RNG.standard_normal(y.shape)
+    np.testing.assert_array_equal(compiled.max_pool_backward(dy, argmax, x.shape, *args),
+                                  plain.max_pool_backward(dy, argmax, x.shape, *args))
+
+
 def test_max_pool_windows_of_padding_only_and_minus_inf_equal_the_numpy_path():
     plain, compiled = backends()
     x = RNG.standard_normal((2, 3, 4, 3))
@@ -103,6 +129,42 @@ def test_max_pool_nan_wins_as_in_the_numpy_path():
                                                             True)]:
         for got, want in zip(compiled.max_pool(x, *args), plain.max_pool(x, *args)):
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (129, 33)])
+def test_bias_relu_equals_the_numpy_path(shape, dtype):
+    plain, compiled = backends()
+    z = RNG.standard_normal(shape).astype(dtype)
+    z.flat[::5] = -0.0
+    z.flat[1::7] = np.nan
+    bias = RNG.standard_normal(shape[1]).astype(dtype)
+    bias.flat[::4] = 0.0
+    want = plain.bias_activation(z.copy(), bias, "relu")
+    fresh = z.copy()
+    got = compiled.bias_activation(fresh, bias, "relu")
+    assert got is fresh and got.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # -0.0 stays -0.0
+    np.testing.assert_array_equal(got, np.maximum(z + bias, 0))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (1031, 33)])
+def test_relu_backward_bias_grad_equals_the_numpy_path(shape, dtype):
+    plain, compiled = backends()
+    y = np.maximum(RNG.standard_normal(shape), 0).astype(dtype)
+    dy = (RNG.standard_normal(shape) * 10 ** RNG.uniform(-3, 3, shape)).astype(dtype)
+    want_dz, want_db = plain.activation_backward_bias_grad(dy, y, "relu")
+    got_dz, got_db = compiled.activation_backward_bias_grad(dy, y, "relu")
+    assert got_dz.dtype == got_db.dtype == np.dtype(dtype) and got_db.shape == shape[1:]
+    np.testing.assert_array_equal(got_dz, want_dz)
+    np.testing.assert_array_equal(got_db, want_db)  # the same additions in the same order
+    np.testing.assert_array_equal(want_dz, dy * (y > 0))
+    np.testing.assert_array_equal(want_db, (dy * (y > 0)).sum(axis=0))
+    # the 4-D sum the convolution took before: the same bits
+    np.testing.assert_array_equal(got_db, got_dz.reshape((1, -1, 1) + shape[1:]).sum(
+        axis=(0, 1, 2)))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -73,12 +73,14 @@ class MPICommunicator:
         test = self._MPI.Request.Testall
         if test(requests):
             return
+        # MPICH moves a collective along only inside MPI calls: keep calling (a sleep between
+        # calls stalls a large sum), yielding the core to any other runnable thread
         deadline = time.monotonic() + self.timeout
         spins = 0
         while not test(requests):
             spins += 1
-            if spins > 1000:  # past ~a millisecond of spinning, yield the core
-                time.sleep(0.0002)
+            if spins % 1024 == 0:
+                os.sched_yield()
                 if time.monotonic() > deadline:
                     raise CollectiveTimeout(what, self.rank, self.size, self.timeout)
 

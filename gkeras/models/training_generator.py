@@ -45,17 +45,10 @@ class GeneratorTraining:
                            use_multiprocessing=False, verbose=0, callbacks=None,
                            return_dict=False):
         """What ``evaluate`` returns, over ``steps`` batches (each weighted by its size)."""
-        from .. import callbacks as callbacks_module
-        method = "evaluate_generator"
         self._require_compiled("training/testing")
-        verbose = arguments.verbose(method, verbose)
-        workers, max_queue_size = _pool_arguments(method, workers, max_queue_size)
-        steps = _steps(method, "steps", generator, steps)
-        callbacks, verbose = self._rank_callbacks(callbacks, verbose)
-        cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
-                                            verbose=verbose, epochs=1, steps=steps)
-        feed = _Feed(self, generator, "test", method, workers, max_queue_size,
-                     use_multiprocessing, shuffle=False)
+        steps, cbs, feed = self._one_pass("evaluate_generator", "test", generator, steps,
+                                          max_queue_size, workers, use_multiprocessing,
+                                          verbose, callbacks)
         try:
             cbs.on_test_begin()
             logs = self._evaluate_feed(feed, steps, cbs)
@@ -70,20 +63,27 @@ class GeneratorTraining:
         """The outputs of ``steps`` batches, concatenated (a list for several outputs).
         Data parallel: every rank predicts every batch (a generator's batches cannot be
         split and joined back in order without holding them all)."""
+        steps, cbs, feed = self._one_pass("predict_generator", "predict", generator, steps,
+                                          max_queue_size, workers, use_multiprocessing,
+                                          verbose, callbacks)
+        try:
+            return self._predict_loop(self._built_inputs(feed, steps), cbs)
+        finally:
+            feed.stop()
+
+    def _one_pass(self, method, mode, generator, steps, max_queue_size, workers,
+                  use_multiprocessing, verbose, callbacks):
+        """``(steps, callbacks, feed)`` of one evaluate or predict pass over a generator."""
         from .. import callbacks as callbacks_module
-        method = "predict_generator"
         verbose = arguments.verbose(method, verbose)
         workers, max_queue_size = _pool_arguments(method, workers, max_queue_size)
         steps = _steps(method, "steps", generator, steps)
         callbacks, verbose = self._rank_callbacks(callbacks, verbose)
         cbs = callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=self,
                                             verbose=verbose, epochs=1, steps=steps)
-        feed = _Feed(self, generator, "predict", method, workers, max_queue_size,
+        feed = _Feed(self, generator, mode, method, workers, max_queue_size,
                      use_multiprocessing, shuffle=False)
-        try:
-            return self._predict_loop(self._built_inputs(feed, steps), cbs)
-        finally:
-            feed.stop()
+        return steps, cbs, feed
 
     def _built_inputs(self, feed, steps):
         """The inputs of ``steps`` batches of ``feed``, the model built on the first."""

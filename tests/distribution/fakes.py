@@ -6,18 +6,23 @@ import numpy
 
 
 class MirrorCommunicator:
-    """Rank ``rank`` of ``size``, every peer holding the same arrays as this rank: a sum is
-    ``size`` times the value; launches are recorded."""
+    """Rank ``rank`` of ``size``, every peer holding the same arrays as this rank (a sum is
+    ``size`` times the value), or, given ``peer``, one peer holding ``peer`` (a sum adds it);
+    launches are recorded. The ranks share this machine only with ``same_machine`` (else
+    selecting the device would also split this test process's cores)."""
 
-    def __init__(self, rank=0, size=2):
-        self.rank, self.size = rank, size
-        self.local_rank, self.local_size = rank, size
+    def __init__(self, rank=0, size=2, peer=None, same_machine=False):
+        self.rank, self.size, self.peer = rank, size, peer
+        self.local_rank, self.local_size = (rank, size) if same_machine else (0, 1)
         self.started = []  # a copy of each array as its sum started
         self.waits = []
 
     def allreduce_start(self, array):
         self.started.append(numpy.array(array, copy=True))
-        array *= self.size
+        if self.peer is None:
+            array *= self.size
+        else:
+            array += self.peer
         return len(self.started) - 1
 
     def progress(self, handles):

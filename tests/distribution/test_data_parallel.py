@@ -26,8 +26,9 @@ def _keep_excepthook(monkeypatch):
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)
 
 
-def _data_parallel(rank, size, **kwargs):
-    return DataParallel(communicator=MirrorCommunicator(rank, size), **kwargs)
+def _data_parallel(rank, size, same_machine=False, **kwargs):
+    return DataParallel(communicator=MirrorCommunicator(rank, size, same_machine=same_machine),
+                        **kwargs)
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4])
@@ -143,20 +144,26 @@ def test_buckets_fill_zeros_for_variables_outside_the_graph_and_keep_their_none(
 def test_logs_are_computed_from_the_summed_states():
     model = _mlp()
     model.compile("sgd", "mse", metrics=["mae"])
-    dp = _data_parallel(0, 2)
-    model._data_parallel = dp
-    x = numpy.ones((3, 4), "float32")
-    model._reset_metrics()
-    model._first_batch = True
-    model._test_step([x], [numpy.zeros((3, 2), "float32")], [None])
-    local = {k: float(v) for k, v in
-             {n: t.result() for n, t in model._all_trackers()}.items()}
-    logs = model._logs()
-    # both ranks hold the same sums: the means are unchanged, the sums were taken
-    assert set(logs) == {"loss", "mae"}
-    for name in logs:
-        assert float(logs[name]) == pytest.approx(float(local[name]), rel=1e-6)
-    model._data_parallel = None
+    rng = numpy.random.default_rng(2)
+    x = rng.normal(size=(8, 4)).astype("float32")
+    y = rng.normal(size=(8, 2)).astype("float32")
+
+    def logs_of(rows, communicator):
+        model._data_parallel = DataParallel(communicator=communicator)
+        model._reset_metrics()
+        model._first_batch = True
+        model._test_step([x[rows]], [y[rows]], [None])
+        logs = {name: float(value) for name, value in model._logs().items()}
+        model._data_parallel = None
+        return logs
+
+    # the peer (rank 1) evaluated the last 5 rows: its summed state is what it sends
+    peer = MirrorCommunicator(1, 2, peer=numpy.zeros(1))
+    logs_of(slice(3, 8), peer)
+    logs = logs_of(slice(0, 3), MirrorCommunicator(0, 2, peer=peer.started[0]))
+    # the same as one process evaluating all 8 rows in one batch
+    loss, mae = model.evaluate(x, y, batch_size=8, verbose=0)
+    assert logs == pytest.approx({"loss": loss, "mae": mae}, rel=1e-6)
 
 
 def test_one_process_runs_as_without_a_distribution():
@@ -211,7 +218,7 @@ def fake_device():
 
 def test_nccl_sums_gradient_buckets_on_its_stream_without_host_transfers(fake_device):
     device, used = fake_device
-    dp = _data_parallel(1, 2)
+    dp = _data_parallel(1, 2, same_machine=True)
     assert used == [1]  # the process of local rank 1 takes GPU 1
     communicator = dp._device
     assert isinstance(communicator, NcclCommunicator)
@@ -242,7 +249,7 @@ def test_nccl_sums_gradient_buckets_on_its_stream_without_host_transfers(fake_de
 
 def test_nccl_refuses_more_processes_than_gpus(fake_device):
     with pytest.raises(RuntimeError, match="3 processes run on this machine but it has 2"):
-        _data_parallel(0, 3)
+        _data_parallel(0, 3, same_machine=True)
 
 
 @pytest.mark.gpu

@@ -4,8 +4,8 @@ import sys
 
 import numpy
 
-from . import (blas_threads, numpy_accel, numpy_conv, numpy_elementwise, numpy_norm,
-               numpy_optimizers, numpy_pool, numpy_rnn, rnn_loops)
+from . import (blas_threads, host_memory, numpy_accel, numpy_conv, numpy_elementwise,
+               numpy_norm, numpy_optimizers, numpy_pool, numpy_rnn, rnn_loops)
 
 # Python floats, not NumPy float64 scalars, so float32 arrays stay float32
 _TWO_OVER_SQRT_PI = 1.1283791670955126
@@ -22,6 +22,8 @@ class NumpyBackend:
         # take_backward's last table gradient per (shape, dtype), with the rows it wrote
         self._table_gradients = {}
         self._accel = None if xp is numpy else False
+        if xp is numpy:
+            host_memory.keep_freed_memory()
 
     @property
     def accel(self):

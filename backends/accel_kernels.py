@@ -10,6 +10,7 @@ The convolution and pooling kernels are for channels_last arrays ``(n, h, w, c)`
 innermost loop runs over the contiguous channels (numpy_accel sends channels_first and
 few-channel arrays to the NumPy path, which is faster there).
 """
+import types
 from math import inf
 
 import numba
@@ -17,8 +18,6 @@ from numpy import empty as numpy_empty, sqrt as numpy_sqrt
 from numpy import zeros as numpy_zeros
 
 _jit = numba.njit(cache=True, nogil=True)
-# elementwise passes over large arrays: split across the cores (prange)
-_parallel_jit = numba.njit(cache=True, nogil=True, parallel=True)
 
 # Below this many elements a parallel kernel runs on the calling thread alone: waking the
 # (passively waiting) worker threads costs 20-50 us a call, more than the split saves there
@@ -27,21 +26,27 @@ _parallel_jit = numba.njit(cache=True, nogil=True, parallel=True)
 PARALLEL_MIN_SIZE = 1 << 19
 
 
+def _parallel_jit(function):
+    """Elementwise passes over large arrays: ``function`` split across the cores (prange),
+    with a ``serial`` twin compiled from the same code for ``run_sized`` (prange as range):
+    switching numba's thread count around a call instead cost ~5 % of the MLP's step. The
+    twin has a name of its own because numba's on-disk cache tells the two apart by name, not
+    by the ``parallel`` flag."""
+    name = function.__name__ + "_serial"
+    serial = types.FunctionType(function.__code__, function.__globals__, name,
+                                function.__defaults__, function.__closure__)
+    serial.__qualname__, serial.__doc__ = function.__qualname__ + "_serial", function.__doc__
+    kernel = numba.njit(cache=True, nogil=True, parallel=True)(function)
+    # NumPy's error model, as the parallel loop body's: a division by zero gives inf/nan
+    # instead of a check that stops LLVM vectorizing the loop (8x slower Adam)
+    kernel.serial = numba.njit(cache=True, nogil=True, error_model="numpy")(serial)
+    return kernel
+
+
 def run_sized(kernel, size, *args):
-    """``kernel(*args)`` for a pass over ``size`` elements: a parallel kernel runs on the
-    calling thread alone when ``size`` is under ``PARALLEL_MIN_SIZE``."""
-    if size >= PARALLEL_MIN_SIZE:
-        kernel(*args)
-        return
-    threads = numba.get_num_threads()
-    if threads == 1:
-        kernel(*args)
-        return
-    numba.set_num_threads(1)
-    try:
-        kernel(*args)
-    finally:
-        numba.set_num_threads(threads)
+    """``kernel(*args)`` for a pass over ``size`` elements: a parallel kernel's serial twin
+    when ``size`` is under ``PARALLEL_MIN_SIZE``."""
+    (kernel if size >= PARALLEL_MIN_SIZE else kernel.serial)(*args)
 
 
 @_parallel_jit

@@ -29,14 +29,35 @@ def kernels_on_every_channels_last_shape(monkeypatch):
     monkeypatch.setattr(accel_kernels, "PARALLEL_MIN_SIZE", 0)
 
 
-def test_parallel_kernels_run_on_one_thread_below_the_size_where_threads_pay(monkeypatch):
+def test_parallel_kernels_run_their_serial_twin_below_the_size_where_threads_pay(monkeypatch):
     monkeypatch.setattr(accel_kernels, "PARALLEL_MIN_SIZE", 100)
-    threads = numba.get_num_threads()
     seen = []
-    accel_kernels.run_sized(lambda a: seen.append((a, numba.get_num_threads())), 99, "small")
-    accel_kernels.run_sized(lambda a: seen.append((a, numba.get_num_threads())), 100, "large")
-    assert seen == [("small", 1), ("large", threads)]
-    assert numba.get_num_threads() == threads
+
+    def kernel(a):
+        seen.append(("parallel", a))
+    kernel.serial = lambda a: seen.append(("serial", a))
+    accel_kernels.run_sized(kernel, 99, "small")
+    accel_kernels.run_sized(kernel, 100, "large")
+    assert seen == [("serial", "small"), ("parallel", "large")]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_serial_twins_compute_what_the_parallel_kernels_compute(dtype):
+    # a twin is the same code compiled without the split, cached under its own name
+    n = 1001
+    arrays = [RNG.random(n).astype(dtype) + 0.5 for _ in range(4)]
+    twins, before = [a.copy() for a in arrays], arrays[0].copy()
+    scalars = [np.dtype(dtype).type(v) for v in (1e-3, 0.1, 0.001, 1e-7)]
+    accel_kernels.adam_update(*arrays, *scalars)
+    accel_kernels.adam_update.serial(*twins, *scalars)
+    for got, want in zip(twins, arrays):
+        assert np.array_equal(got, want)
+    assert not np.array_equal(arrays[0], before)  # the update ran
+    assert accel_kernels.adam_update.serial.py_func.__qualname__ == "adam_update_serial"
+    assert not accel_kernels.adam_update.serial.targetoptions.get("parallel")
+    assert accel_kernels.adam_update.targetoptions["parallel"]
+
+
 LAYOUTS = [True, False]
 DTYPES = ["float32", "float64"]
 

@@ -24,13 +24,17 @@ def _gradients(fn, *arrays, upstream):
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.parametrize("shape", [(7, 5), (2, 3, 5)])
+@pytest.mark.parametrize("shape", [(7, 5), (2, 3, 5), (67, 5)])
 @pytest.mark.parametrize("use_bias", [True, False])
-def test_dense_equals_the_unfused_chain_bit_for_bit(activation, shape, use_bias):
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_dense_equals_the_unfused_chain_bit_for_bit(activation, shape, use_bias, dtype,
+                                                     cpu_accel):
+    # with the CPU extra, relu's backward also sums the bias gradient in its pass
     rng = np.random.default_rng(3)
-    x = rng.standard_normal(shape)
-    kernel, bias = rng.standard_normal((5, 6)), rng.standard_normal(6)
-    upstream = rng.standard_normal(shape[:-1] + (6,))
+    x = rng.standard_normal(shape).astype(dtype)
+    kernel, bias = (rng.standard_normal((5, 6)).astype(dtype),
+                    rng.standard_normal(6).astype(dtype))
+    upstream = rng.standard_normal(shape[:-1] + (6,)).astype(dtype)
     act = activations.get(activation)
     arrays = (x, kernel, bias) if use_bias else (x, kernel)
     fused_out, fused_grads = _gradients(

@@ -4,7 +4,7 @@ The bias and the activation run on the matrix product's fresh output through the
 fused elementwise primitives (``backends/numpy_elementwise.py``; CUDA kernels on CuPy), and
 the backward turns the incoming gradient into the pre-activation gradient in one pass from
 the saved output (relu: ``y > 0``, sigmoid: ``y (1 - y)``, tanh: ``1 - y^2``) before the
-two GEMMs and the bias sum. The values are those of ``linear`` followed by the activation op.
+two GEMMs and the bias sum (for relu, the CPU extra sums the bias gradient in that pass). The values are those of ``linear`` followed by the activation op.
 """
 from ..autograd import Tensor, result
 from ..backends import current as _backend
@@ -46,18 +46,23 @@ def dense_bias_activation(x, kernel, bias=None, activation=None):
         bias_value = bias.value
     z = backend.matmul(x2, kv)
 
-    def linear_backward(dz):
+    def linear_backward(dz, bias_grad=None):
         gx = (dz @ kv.T).reshape(xv.shape) if x.requires_grad else None
         gk = x2.T @ dz if kernel.requires_grad else None
         if bias is None:
             return gx, gk
-        return gx, gk, dz.sum(axis=0) if bias.requires_grad else None
+        if not bias.requires_grad:
+            return gx, gk, None
+        return gx, gk, dz.sum(axis=0) if bias_grad is None else bias_grad
 
     def rows(g):
         return g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
 
     if activation in ("linear", "relu", "tanh"):
         y = backend.bias_activation(z, bias_value, activation)  # in place: z is ours
+        if activation == "relu" and bias is not None:  # the bias sum in the ReLU's pass
+            return result(y.reshape(out_shape), parents, lambda g: linear_backward(
+                *backend.activation_backward_bias_grad(rows(g), y, "relu")))
         return result(y.reshape(out_shape), parents, lambda g: linear_backward(
             backend.activation_backward(rows(g), y, activation)))
 

@@ -6,12 +6,14 @@ samples/second for the same model, optimizer (Adam) and batch size.
     python bench/bench_train.py                       # all frameworks found
     python bench/bench_train.py --frameworks gkeras,torch --quick
     python bench/bench_train.py --frameworks gkeras,gkeras-graph   # compile(jit_compile='auto')
+    python bench/bench_train.py --repeats 3   # each framework 3 times, interleaved; medians
 
 The share of gkeras's loop spent inside array math is measured by bench/profile_math_share.py.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -179,6 +181,8 @@ def main():
     parser.add_argument("--workloads", default="mlp,convnet,convnet_bn,lstm")
     parser.add_argument("--samples", type=int, default=128 * 100)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs of each framework, interleaved; the median is reported")
     parser.add_argument("--quick", action="store_true", help="fewer samples (GPU check)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -190,25 +194,51 @@ def main():
         rate, device = RUNNERS[framework](workload, args.samples, args.epochs)
         print(json.dumps({"rate": rate, "device": device}))
         return
-    print(f"samples/epoch={args.samples} (x{SAMPLE_SHARE} by workload) epochs={args.epochs}")
-    print(f"{'workload':10} {'framework':12} {'device':8} {'samples/s':>12}")
+    print(f"samples/epoch={args.samples} (x{SAMPLE_SHARE} by workload) epochs={args.epochs} "
+          f"repeats={args.repeats}")
+    print(f"{'workload':10} {'framework':12} {'device':8} {'samples/s':>12}  "
+          f"{'(each repeat)' if args.repeats > 1 else ''}")
     for workload in args.workloads.split(","):
-        for framework in args.frameworks.split(","):
-            env = dict(os.environ)
-            if framework.startswith("keras-"):
-                env["KERAS_BACKEND"] = framework.split("-", 1)[1]
-                env["KERAS_HOME"] = env.get("BENCH_KERAS_HOME", "/tmp/bench-keras-home")
-            proc = subprocess.run(
-                [sys.executable, __file__, "--worker", f"{framework}:{workload}",
-                 "--samples", str(int(args.samples * SAMPLE_SHARE[workload])),
-                 "--epochs", str(args.epochs)],
-                capture_output=True, text=True, env=env)
-            if proc.returncode != 0:
-                reason = (proc.stderr.strip().splitlines() or ["failed"])[-1]
-                print(f"{workload:10} {framework:12} {'-':8} {'skipped':>12}  ({reason[:70]})")
+        frameworks = args.frameworks.split(",")
+        rates, devices, failures = {f: [] for f in frameworks}, {}, {}
+        # repeats interleaved, framework after framework: a slow spell of the machine then
+        # falls on every framework instead of on one
+        for _ in range(args.repeats):
+            for framework in frameworks:
+                if framework in failures:
+                    continue
+                outcome = run_worker(framework, workload, args)
+                if isinstance(outcome, str):
+                    failures[framework] = outcome
+                    continue
+                rates[framework].append(outcome["rate"])
+                devices[framework] = outcome["device"]
+        for framework in frameworks:
+            if framework in failures:
+                print(f"{workload:10} {framework:12} {'-':8} {'skipped':>12}  "
+                      f"({failures[framework][:70]})")
                 continue
-            result = json.loads(proc.stdout.strip().splitlines()[-1])
-            print(f"{workload:10} {framework:12} {result['device']:8} {result['rate']:12.0f}")
+            each = rates[framework]
+            detail = " / ".join(f"{r:.0f}" for r in each) if len(each) > 1 else ""
+            print(f"{workload:10} {framework:12} {devices[framework]:8} "
+                  f"{statistics.median(each):12.0f}  {detail}")
+
+
+def run_worker(framework, workload, args):
+    """One framework's rate on one workload in its own process: ``{'rate', 'device'}``, or
+    the reason it failed."""
+    env = dict(os.environ)
+    if framework.startswith("keras-"):
+        env["KERAS_BACKEND"] = framework.split("-", 1)[1]
+        env["KERAS_HOME"] = env.get("BENCH_KERAS_HOME", "/tmp/bench-keras-home")
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", f"{framework}:{workload}",
+         "--samples", str(int(args.samples * SAMPLE_SHARE[workload])),
+         "--epochs", str(args.epochs)],
+        capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        return (proc.stderr.strip().splitlines() or ["failed"])[-1]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

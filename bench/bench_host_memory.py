@@ -2,15 +2,19 @@
 setting (backends/host_memory.py; ``GKERAS_MALLOC_TUNING=0`` turns it off).
 
 Each workload of bench_train.py trains in its own process: a warm-up fit, one epoch, then one
-timed epoch of ``--steps`` steps; the minor page faults and kernel (system) CPU time of that
-epoch, per step. Linux only (getrusage's fault counts).
+measured epoch of ``--steps`` steps: its minor page faults and kernel (system) CPU time per
+step, and the median of its steps' times (a callback times each ``train_on_batch``-sized
+step; the median is less swayed by this VM's slow spells than the epoch's mean). The two
+settings alternate, ``--repeats`` times. Linux only (getrusage's fault counts).
 
     python bench/bench_host_memory.py [--workloads mlp,convnet,convnet_bn,lstm] [--steps 50]
+                                      [--repeats 3]
 """
 import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -27,34 +31,50 @@ def measure(workload, steps):
     model = keras_model(gkeras, workload)
     model.fit(x[:batch * 5], y[:batch * 5], batch_size=batch, epochs=1, verbose=0)
     model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-    before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-    seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+    steps_ms = []
+
+    class StepTimes(gkeras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            steps_ms.append((time.perf_counter() - self.start) * 1e3)
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[StepTimes()])
+    after = resource.getrusage(resource.RUSAGE_SELF)
     return {"faults": (after.ru_minflt - before.ru_minflt) / steps,
             "system_ms": (after.ru_stime - before.ru_stime) / steps * 1e3,
-            "step_ms": seconds / steps * 1e3, "peak_rss_mb": after.ru_maxrss / 1024, "thp": open("/proc/self/smaps_rollup").read().split("AnonHugePages:")[1].split()[0]}
+            "step_ms": statistics.median(steps_ms), "peak_rss_mb": after.ru_maxrss / 1024}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workloads", default="mlp,convnet,convnet_bn,lstm")
     parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(measure(args.worker, args.steps)))
         return
     print(f"{'workload':11} {'setting':8} {'faults/step':>12} {'system ms':>10} "
-          f"{'step ms':>8} {'peak RSS MB':>12}")
+          f"{'median step ms':>15} {'peak RSS MB':>12}")
     for workload in args.workloads.split(","):
-        for setting in ("kept", "default"):
-            env = dict(os.environ, GKERAS_MALLOC_TUNING="1" if setting == "kept" else "0")
-            out = subprocess.run([sys.executable, __file__, "--worker", workload, "--steps",
-                                  str(args.steps)], env=env, check=True, capture_output=True,
-                                 text=True).stdout
-            r = json.loads(out.strip().splitlines()[-1])
-            print(f"{workload:11} {setting:8} {r['faults']:12.1f} {r['system_ms']:10.2f} "
-                  f"{r['step_ms']:8.2f} {r['peak_rss_mb']:12.0f} {r['thp']}", flush=True)
+        results = {"kept": [], "default": []}
+        for _ in range(args.repeats):
+            for setting in results:
+                env = dict(os.environ, GKERAS_MALLOC_TUNING="1" if setting == "kept" else "0")
+                out = subprocess.run([sys.executable, __file__, "--worker", workload,
+                                      "--steps", str(args.steps)], env=env, check=True,
+                                     capture_output=True, text=True).stdout
+                results[setting].append(json.loads(out.strip().splitlines()[-1]))
+        for setting, runs in results.items():
+            def each(key, form):
+                return " / ".join(format(r[key], form) for r in runs)
+            print(f"{workload:11} {setting:8} {each('faults', '.1f'):>12} "
+                  f"{each('system_ms', '.2f'):>10} {each('step_ms', '.2f'):>15} "
+                  f"{max(r['peak_rss_mb'] for r in runs):12.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -25,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def measure(workload, steps):
     sys.path.insert(0, HERE)
     import gkeras
+    from bench_step_times import step_timer
     from bench_train import BATCH, keras_model, make_data
     batch = BATCH[workload]
     x, y = make_data(workload, batch * steps)
@@ -32,16 +32,9 @@ def measure(workload, steps):
     model.fit(x[:batch * 5], y[:batch * 5], batch_size=batch, epochs=1, verbose=0)
     model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
     steps_ms = []
-
-    class StepTimes(gkeras.callbacks.Callback):
-        def on_train_batch_begin(self, batch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            steps_ms.append((time.perf_counter() - self.start) * 1e3)
-
     before = resource.getrusage(resource.RUSAGE_SELF)
-    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[StepTimes()])
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0,
+              callbacks=[step_timer(gkeras, steps_ms)])
     after = resource.getrusage(resource.RUSAGE_SELF)
     return {"faults": (after.ru_minflt - before.ru_minflt) / steps,
             "system_ms": (after.ru_stime - before.ru_stime) / steps * 1e3,

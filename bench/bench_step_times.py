@@ -17,6 +17,17 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
+def step_timer(keras, times):
+    """A callback appending each training step's milliseconds to ``times``."""
+    class StepTimes(keras.callbacks.Callback):
+        def on_train_batch_begin(self, index, logs=None):
+            self.start = time.perf_counter()
+
+        def on_train_batch_end(self, index, logs=None):
+            times.append((time.perf_counter() - self.start) * 1e3)
+    return StepTimes()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("workload", choices=["mlp", "convnet", "convnet_bn", "lstm"])
@@ -30,16 +41,9 @@ def main():
     model = keras_model(gkeras, args.workload)
     model.fit(x[:batch * 5], y[:batch * 5], batch_size=batch, epochs=1, verbose=0)
     times = []
-
-    class StepTimes(gkeras.callbacks.Callback):
-        def on_train_batch_begin(self, index, logs=None):
-            self.start = time.perf_counter()
-
-        def on_train_batch_end(self, index, logs=None):
-            times.append((time.perf_counter() - self.start) * 1e3)
-
     for _ in range(args.epochs):
-        model.fit(x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[StepTimes()])
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0,
+                  callbacks=[step_timer(gkeras, times)])
     t = np.array(times)
     print(f"{args.workload}: {len(t)} steps, ms: min {t.min():.2f} p10 "
           f"{np.percentile(t, 10):.2f} p25 {np.percentile(t, 25):.2f} median "

@@ -5,8 +5,8 @@ buffers, gate sequences, gradients). glibc's malloc returns such blocks to the k
 unmaps blocks over its mmap threshold and trims the heap's free top past its trim threshold,
 both adjusted only to the largest single block freed so far -- so the next step gets them
 back as fresh pages: one page fault and one zeroed page per 4 KiB. Measured on the project's
-CPU machine (bench/bench_host_memory.py): 900-2,800 faults and 3-10 ms of kernel time a step
-for the convnets and the LSTM, 10-30 % of their steps. Raising both thresholds keeps those
+CPU machine (bench/bench_host_memory.py): 900-3,300 faults and 2-15 ms of kernel time a step
+for the convnets and the LSTM, 10-25 % of their steps. Raising both thresholds keeps those
 blocks in the heap, as the array libraries' own caching allocators keep theirs: the
 process's resident memory stays at the peak a step reached rather than falling between steps.
 

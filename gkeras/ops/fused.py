@@ -4,7 +4,8 @@ The bias and the activation run on the matrix product's fresh output through the
 fused elementwise primitives (``backends/numpy_elementwise.py``; CUDA kernels on CuPy), and
 the backward turns the incoming gradient into the pre-activation gradient in one pass from
 the saved output (relu: ``y > 0``, sigmoid: ``y (1 - y)``, tanh: ``1 - y^2``) before the
-two GEMMs and the bias sum (for relu, the CPU extra sums the bias gradient in that pass). The values are those of ``linear`` followed by the activation op.
+two GEMMs and the bias sum (for relu, the CPU extra sums the bias gradient in that pass).
+The values are those of ``linear`` followed by the activation op.
 """
 from ..autograd import Tensor, result
 from ..backends import current as _backend
@@ -60,7 +61,8 @@ def dense_bias_activation(x, kernel, bias=None, activation=None):
 
     if activation in ("linear", "relu", "tanh"):
         y = backend.bias_activation(z, bias_value, activation)  # in place: z is ours
-        if activation == "relu" and bias is not None:  # the bias sum in the ReLU's pass
+        if activation == "relu" and bias is not None and bias.requires_grad:
+            # the bias gradient summed in the ReLU backward's pass
             return result(y.reshape(out_shape), parents, lambda g: linear_backward(
                 *backend.activation_backward_bias_grad(rows(g), y, "relu")))
         return result(y.reshape(out_shape), parents, lambda g: linear_backward(

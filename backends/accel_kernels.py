@@ -339,6 +339,23 @@ def lstm_step_backward_masked(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, 
                 dh_carry[r, j] = dh[r, j]
 
 
+@_jit
+def scatter_add_rows(table, stale, indices, updates):
+    """The Embedding's table gradient in a reused table: rows ``stale`` (the previous
+    gradient's) zeroed, then each row of ``updates`` added to ``table[indices[i]]`` in the
+    order of ``indices``, as NumPy's ``add.at`` (a repeated index accumulates): one sequential
+    pass each, where the NumPy path sorts the indices to add the repeats in rounds."""
+    columns = table.shape[1]
+    for i in range(stale.size):
+        row = stale[i]
+        for j in range(columns):
+            table[row, j] = 0
+    for i in range(indices.size):
+        row = indices[i]
+        for j in range(columns):
+            table[row, j] += updates[i, j]
+
+
 @_parallel_jit
 def adam_update(weight, grad, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
     """numpy_optimizers.adam (without amsgrad) in one pass over 1-D arrays: the scalars come

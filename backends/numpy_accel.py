@@ -4,10 +4,10 @@
 and backward) and col2im on channels_last arrays with at least ``MIN_CHANNELS`` channels,
 bias + ReLU in place on a matrix product, the ReLU backward (alone, or with the bias
 gradient's column sums in the same pass), the LSTM's gate steps (forward for Keras's
-activations, backward for all) and the Adam and RMSprop updates through the kernels of
-``accel_kernels.py`` instead of several NumPy passes each. The pooling, col2im, ReLU and
-optimizer kernels split their work across the cores on arrays of at least
-``accel_kernels.PARALLEL_MIN_SIZE`` elements. Without numba, or with the
+activations, backward for all), the Embedding's table gradient and the Adam and RMSprop
+updates through the kernels of ``accel_kernels.py`` instead of several NumPy passes each.
+The pooling, col2im, ReLU and optimizer kernels split their work across the cores on arrays
+of at least ``accel_kernels.PARALLEL_MIN_SIZE`` elements. Without numba, or with the
 environment variable ``GKERAS_CPU_ACCEL=0``, nothing here imports numba and the backend runs
 plain NumPy, as before.
 
@@ -146,6 +146,16 @@ def relu_backward(kernels, dy, y):
     _run(kernels, kernels.relu_backward, dx.size, dy.reshape(-1), y.reshape(-1),
          dx.reshape(-1))
     return dx
+
+
+def scatter_add_rows(kernels, table, stale, indices, updates):
+    """True when ``table`` (a reused gradient, ``(rows, columns)``) had its ``stale`` rows
+    zeroed and ``updates`` added at the int64 ``indices`` in their order, else None."""
+    if not (_rows_of(table) and _rows_of(updates) and _floats(table, updates)
+            and table.shape[1] == updates.shape[1]):
+        return None
+    kernels.scatter_add_rows(table, stale, indices, updates)
+    return True
 
 
 _LSTM_CONSTANTS = {}

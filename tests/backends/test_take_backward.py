@@ -1,9 +1,29 @@
 """NumpyBackend.take_backward (the Embedding's table gradient) against a plain Python loop that
-adds each update row into its table row in the order of the indices."""
+adds each update row into its table row in the order of the indices, on the NumPy path and
+the CPU extra's kernel."""
 import numpy as np
 import pytest
 
 from gkeras.backends.numpy_backend import NumpyBackend
+
+
+@pytest.fixture(params=["numpy", "cpu_extra"])
+def make_backend(request):
+    """A maker of NumPy backends on the path of the parameter."""
+    if request.param == "numpy":
+        def make():
+            backend = NumpyBackend()
+            backend.accel = False
+            return backend
+        return make
+    pytest.importorskip("numba")
+    from gkeras.backends import accel_kernels
+
+    def make():
+        backend = NumpyBackend()
+        backend.accel = accel_kernels
+        return backend
+    return make
 
 
 def reference(indices, dy, rows):
@@ -13,28 +33,29 @@ def reference(indices, dy, rows):
     return grad
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_repeated_and_negative_indices_sum_in_order(dtype):
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_repeated_and_negative_indices_sum_in_order(make_backend, dtype):
     rng = np.random.default_rng(3)
     # many repeats (up to 6 of one row), negative spellings of the same rows, 2-D row shape
     indices = rng.integers(-7, 7, (5, 9)).astype("int32")
     dy = rng.standard_normal((5, 9, 2, 3)).astype(dtype)
-    got = NumpyBackend().take_backward(indices, dy, 7)
+    got = make_backend().take_backward(indices, dy, 7)
     assert got.shape == (7, 2, 3) and got.dtype == dtype
     np.testing.assert_array_equal(got, reference(indices, dy, 7))
 
 
-def test_unused_rows_are_zero_and_empty_indices_give_zeros():
+def test_unused_rows_are_zero_and_empty_indices_give_zeros(make_backend):
     dy = np.arange(6, dtype="float32").reshape(2, 3)
-    got = NumpyBackend().take_backward(np.array([4, 4]), dy, 6)
+    got = make_backend().take_backward(np.array([4, 4]), dy, 6)
     np.testing.assert_array_equal(got[4], dy[0] + dy[1])
     assert not got[[0, 1, 2, 3, 5]].any()
-    empty = NumpyBackend().take_backward(np.zeros((0,), "int64"), np.zeros((0, 3)), 4)
+    empty = make_backend().take_backward(np.zeros((0,), "int64"), np.zeros((0, 3)), 4)
     np.testing.assert_array_equal(empty, np.zeros((4, 3)))
 
 
-def test_a_released_gradient_is_reused_with_its_old_rows_zeroed_and_a_held_one_never():
-    backend = NumpyBackend()
+def test_a_released_gradient_is_reused_with_its_old_rows_zeroed_and_a_held_one_never(
+        make_backend):
+    backend = make_backend()
     rng = np.random.default_rng(4)
     first_indices, second_indices = np.array([[1, 5, 5]]), np.array([[2, 2, 7]])
     dy1, dy2 = rng.standard_normal((1, 3, 4)), rng.standard_normal((1, 3, 4))
@@ -49,3 +70,31 @@ def test_a_released_gradient_is_reused_with_its_old_rows_zeroed_and_a_held_one_n
     again = backend.take_backward(first_indices, dy1, 9)  # rows 2 and 7 zeroed again
     assert again.__array_interface__["data"][0] == fresh_address
     np.testing.assert_array_equal(again, reference(first_indices, dy1, 9))
+
+
+def test_a_reused_table_comes_back_all_zero_for_empty_indices(make_backend):
+    backend = make_backend()
+    dy = np.ones((1, 3, 2), "float32")
+    first = backend.take_backward(np.array([[0, 3, 3]]), dy, 5)
+    address = first.__array_interface__["data"][0]
+    del first
+    empty = backend.take_backward(np.zeros((1, 0), "int64"), np.zeros((1, 0, 2), "float32"), 5)
+    assert empty.__array_interface__["data"][0] == address
+    np.testing.assert_array_equal(empty, np.zeros((5, 2)))
+
+
+def test_the_cpu_extra_takes_float32_and_float64_and_leaves_float16_to_numpy(monkeypatch):
+    numba = pytest.importorskip("numba")  # noqa: F841
+    from gkeras.backends import accel_kernels
+    calls = []
+    kernel = accel_kernels.scatter_add_rows
+    monkeypatch.setattr(accel_kernels, "scatter_add_rows",
+                        lambda table, *args: calls.append(table.dtype) or kernel(table, *args))
+    backend = NumpyBackend()
+    backend.accel = accel_kernels
+    indices = np.array([[1, 0, 1]])
+    for dtype in ["float16", "float32", "float64"]:
+        dy = np.arange(6, dtype=dtype).reshape(1, 3, 2)
+        np.testing.assert_array_equal(backend.take_backward(indices, dy, 3),
+                                      reference(indices, dy, 3))
+    assert calls == [np.float32, np.float64]

@@ -1,11 +1,10 @@
 """The reference backend: plain NumPy on the CPU."""
 import contextlib
-import sys
 
 import numpy
 
 from . import (blas_threads, host_memory, numpy_accel, numpy_conv, numpy_elementwise,
-               numpy_norm, numpy_optimizers, numpy_pool, numpy_rnn, rnn_loops)
+               numpy_gather, numpy_norm, numpy_optimizers, numpy_pool, numpy_rnn, rnn_loops)
 
 # Python floats, not NumPy float64 scalars, so float32 arrays stay float32
 _TWO_OVER_SQRT_PI = 1.1283791670955126
@@ -19,8 +18,7 @@ class NumpyBackend:
 
     def __init__(self, xp=numpy):
         self.xp = xp
-        # take_backward's last table gradient per (shape, dtype), with the rows it wrote
-        self._table_gradients = {}
+        self._table_gradients = numpy_gather.TableGradients(xp)
         self._accel = None if xp is numpy else False
         if xp is numpy:
             host_memory.keep_freed_memory()
@@ -331,60 +329,14 @@ class NumpyBackend:
             return
         numpy_optimizers.STEPS[name](self.xp, weight, grad, slots, hyper, scratch)
 
-    # --- row gather (Embedding) ----------------------------------------------------------------
+    # --- row gather (Embedding): backends/numpy_gather.py ------------------------------------
     def take_backward(self, indices, dy, rows):
         """The gradient of ``table[indices]`` w.r.t. a table of ``rows`` rows: each row of
         ``dy`` (``indices.shape + row shape``) summed into the row it was read from, in the
         order of ``indices`` (a repeated index accumulates). Indices are ints in
         ``[-rows, rows)``."""
-        # ``add.at`` is an unbuffered scalar loop (~10x slower here). Instead: the k-th
-        # occurrence of every index forms one round of distinct rows, so a plain fancy-index
-        # add per round sums each row's updates in the order of ``indices``, as ``add.at``.
-        # The CPU extra does it in one sequential pass (imdb_lstm's step: 1.2 -> 0.7 ms).
-        xp = self.xp
-        flat = indices.reshape(-1).astype(numpy.int64)
-        flat = xp.where(flat < 0, flat + rows, flat)
-        grad, stale = self._reused_table((rows,) + dy.shape[indices.ndim:], dy.dtype, flat)
-        if flat.size == 0:
-            grad[stale] = 0
-            return grad
-        table, updates = grad.reshape(rows, -1), dy.reshape(flat.size, -1)
-        if self.accel and numpy_accel.scatter_add_rows(self.accel, table, stale, flat,
-                                                       updates):
-            return grad
-        table[stale] = 0
-        order = xp.argsort(flat, kind="stable")
-        grouped = flat[order]
-        first = xp.empty(flat.size, dtype=bool)
-        first[0] = True
-        xp.not_equal(grouped[1:], grouped[:-1], out=first[1:])
-        starts = xp.flatnonzero(first)
-        sizes = xp.diff(xp.append(starts, flat.size))
-        occurrence = xp.arange(flat.size) - xp.repeat(starts, sizes)
-        picked = order[first]
-        table[flat[picked]] = updates[picked]
-        for k in range(1, int(sizes.max())):
-            picked = order[occurrence == k]
-            table[flat[picked]] += updates[picked]
-        return grad
-
-    def _reused_table(self, shape, dtype, rows_to_write):
-        """``(table, stale)``: a zero array of ``shape`` but for its rows ``stale`` (int64),
-        which the caller zeroes. That is the previous call's table for this shape and dtype
-        when nothing else holds it any more (the optimizer has used it), with the rows that
-        call wrote -- a fresh large allocation costs a page fault per page the step then
-        touches (~1 ms a step for imdb_lstm's 20000x128 table); else a new zero array, no row
-        stale. The backend keeps the last one per shape and dtype alive."""
-        key = (shape, numpy.dtype(dtype).str)
-        cached = self._table_gradients.pop(key, None)
-        # references to a cached array nobody else holds: the tuple and getrefcount's argument
-        if cached is not None and sys.getrefcount(cached[0]) == 2:
-            table, stale = cached
-        else:
-            table = self.xp.zeros(shape, dtype=dtype)
-            stale = self.xp.empty(0, dtype=numpy.int64)
-        self._table_gradients[key] = (table, rows_to_write)
-        return table, stale
+        return numpy_gather.take_backward(self.xp, self.accel, self._table_gradients, indices,
+                                          dy, rows)
 
     # --- recurrent layers: fused per-step gate math (contract in numpy_rnn.py) ----------------
     def lstm_step_forward(self, *args):

@@ -43,6 +43,11 @@ def take_backward(xp, accel, tables, indices, dy, rows):
     # it in one sequential pass (imdb_lstm's step: 1.2 -> 0.6 ms).
     flat = indices.reshape(-1).astype(numpy.int64)
     flat = xp.where(flat < 0, flat + rows, flat)
+    if xp is numpy and flat.size and not 0 <= flat.min() <= flat.max() < rows:
+        # before any write: the kernel does not check bounds, and the table keeps the rows
+        bad = indices.reshape(-1)[(flat < 0) | (flat >= rows)][0]
+        raise IndexError(f"take_backward: every index must lie in [-{rows}, {rows}) for a "
+                         f"table of {rows} rows, received {bad}.")
     grad, stale = tables.reused((rows,) + dy.shape[indices.ndim:], dy.dtype, flat)
     if flat.size == 0:
         grad[stale] = 0

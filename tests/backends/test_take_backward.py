@@ -10,18 +10,14 @@ from gkeras.backends.numpy_backend import NumpyBackend
 @pytest.fixture(params=["numpy", "cpu_extra"])
 def make_backend(request):
     """A maker of NumPy backends on the path of the parameter."""
-    if request.param == "numpy":
-        def make():
-            backend = NumpyBackend()
-            backend.accel = False
-            return backend
-        return make
-    pytest.importorskip("numba")
-    from gkeras.backends import accel_kernels
+    kernels = False
+    if request.param == "cpu_extra":
+        pytest.importorskip("numba")
+        from gkeras.backends import accel_kernels as kernels
 
     def make():
         backend = NumpyBackend()
-        backend.accel = accel_kernels
+        backend.accel = kernels
         return backend
     return make
 
@@ -84,7 +80,7 @@ def test_a_reused_table_comes_back_all_zero_for_empty_indices(make_backend):
 
 
 def test_the_cpu_extra_takes_float32_and_float64_and_leaves_float16_to_numpy(monkeypatch):
-    numba = pytest.importorskip("numba")  # noqa: F841
+    pytest.importorskip("numba")
     from gkeras.backends import accel_kernels
     calls = []
     kernel = accel_kernels.scatter_add_rows
@@ -98,3 +94,17 @@ def test_the_cpu_extra_takes_float32_and_float64_and_leaves_float16_to_numpy(mon
         np.testing.assert_array_equal(backend.take_backward(indices, dy, 3),
                                       reference(indices, dy, 3))
     assert calls == [np.float32, np.float64]
+
+
+def test_an_index_outside_the_table_raises_and_leaves_the_reused_table_intact(make_backend):
+    # the op checks the indices first (np.take raises); here the primitive itself: the
+    # kernel would write outside the table, the NumPy path would wrap -6 round to row 4
+    backend = make_backend()
+    dy = np.ones((1, 2, 3), "float32")
+    first = backend.take_backward(np.array([[1, 2]]), dy, 5)
+    del first
+    for bad in (5, -6):
+        with pytest.raises(IndexError, match=rf"\[-5, 5\).*received {bad}"):
+            backend.take_backward(np.array([[1, bad]]), dy, 5)
+    again = backend.take_backward(np.array([[3, 3]]), dy, 5)  # rows 1 and 2 zeroed again
+    np.testing.assert_array_equal(again, reference(np.array([[3, 3]]), dy, 5))

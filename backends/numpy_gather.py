@@ -44,7 +44,8 @@ def take_backward(xp, accel, tables, indices, dy, rows):
     flat = indices.reshape(-1).astype(numpy.int64)
     flat = xp.where(flat < 0, flat + rows, flat)
     if xp is numpy and flat.size and not 0 <= flat.min() <= flat.max() < rows:
-        # before any write: the kernel does not check bounds, and the table keeps the rows
+        # before any write or ``reused``: the kernel does not check bounds, and ``reused``
+        # records the rows to zero at the next call
         bad = indices.reshape(-1)[(flat < 0) | (flat >= rows)][0]
         raise IndexError(f"take_backward: every index must lie in [-{rows}, {rows}) for a "
                          f"table of {rows} rows, received {bad}.")

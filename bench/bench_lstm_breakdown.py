@@ -3,9 +3,12 @@
 gkeras: one-epoch fits with timers around the backend's LSTM passes, table gradient and
 optimizer updates, and inside the LSTM around every matrix product (by shape) and every
 compiled gate step; the rest of the step is the layers, losses and Python around them.
-PyTorch (``--torch``, instead; in a process of its own: after gkeras in the same process its
-LSTM ran 2.5x slower, the two OpenMP runtimes and OpenBLAS's spinning threads sharing the
-cores): its profiler's self CPU time per op over the same number of steps.
+During the fits the backend's ``xp`` is a timing proxy of NumPy, so the loops skip the
+busy-machine check of ``blas_threads`` (they keep OpenBLAS's threads, as on a quiet machine)
+and ``take_backward`` its index check; the timers' own cost (a wrapper call and two clock
+reads each) is included.
+PyTorch (``--torch``, instead, in a process of its own: after gkeras in the same process its
+LSTM ran 2.5x slower): its profiler's self CPU time per op over the same number of steps.
 
     python bench/bench_lstm_breakdown.py [--fits 3] [--steps 50]
     python bench/bench_lstm_breakdown.py --torch [--steps 50]

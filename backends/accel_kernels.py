@@ -3,8 +3,10 @@
 
 Each kernel is one pass over memory doing what the NumPy path does in several, with the same
 floating-point operations in the same order, so the results are the NumPy path's bit for bit
-(except the sign of a zero, see ``numpy_accel``). Compiled on first use and cached on disk
-(``cache=True``): later processes load the machine code instead of compiling it.
+(except the sign of a zero, see ``numpy_accel``). The LSTM's sequence kernels run a whole
+time loop in one call, with NumPy's own gemm and tanh (``numpy_routines``) between the step
+kernels. Compiled on first use and cached on disk (``cache=True``): later processes load the
+machine code instead of compiling it.
 
 The convolution and pooling kernels are for channels_last arrays ``(n, h, w, c)``: their
 innermost loop runs over the contiguous channels (numpy_accel sends channels_first and
@@ -14,8 +16,10 @@ import types
 from math import inf
 
 import numba
-from numpy import empty as numpy_empty, sqrt as numpy_sqrt
+from numpy import empty as numpy_empty, intp as numpy_intp, sqrt as numpy_sqrt
 from numpy import zeros as numpy_zeros
+
+from .numpy_routines import NO_TRANSPOSE, ROW_MAJOR
 
 _jit = numba.njit(cache=True, nogil=True)
 
@@ -337,6 +341,65 @@ def lstm_step_backward_masked(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, 
             for j in range(u):
                 dc_prev[r, j] = dc[r, j]
                 dh_carry[r, j] = dh[r, j]
+
+
+@_jit
+def _numpy_unary(loop, a, out, call):
+    """``out = f(a)`` through NumPy's inner loop ``loop`` of ``f`` (numpy_routines) over the
+    C-contiguous ``a`` and ``out``; ``call`` (5,) scratch for the loop's pointer arguments."""
+    call[0] = a.ctypes.data
+    call[1] = out.ctypes.data
+    call[2] = a.size
+    call[3] = a.itemsize
+    call[4] = out.itemsize
+    loop(call.ctypes, call[2:].ctypes, call[3:].ctypes, 0)
+
+
+@_jit
+def lstm_forward_sequence(gemm, tanh, gates, bias, recurrent_kernel, h, c, act_c, ract, k):
+    """rnn_loops.lstm_forward's time loop (no mask, no recurrent dropout) in one call: per step
+    ``hu = h[t] @ recurrent_kernel`` by NumPy's own gemm, then the forward step's kernels around
+    NumPy's own tanh loop, as numpy_accel.lstm_forward_step runs them from Python (``gemm``,
+    ``tanh``: numpy_routines; every array C-contiguous)."""
+    steps, batch, width = gates.shape
+    units = width // 4
+    hu = numpy_empty((batch, width), gates.dtype)
+    call = numpy_empty(5, numpy_intp)
+    for t in range(steps):
+        gemm(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, batch, width, units, k[0], h[t].ctypes,
+             units, recurrent_kernel.ctypes, width, k[2], hu.ctypes, width)
+        lstm_gates_forward(gates[t], bias, hu, act_c[t], ract, k)
+        if ract == 2:
+            _numpy_unary(tanh, act_c[t], act_c[t], call)
+        else:
+            _numpy_unary(tanh, gates[t], gates[t], call)
+        lstm_cell_forward(gates[t], act_c[t], c[t], c[t + 1], ract, k)
+        _numpy_unary(tanh, c[t + 1], act_c[t], call)
+        lstm_output_forward(gates[t], act_c[t], h[t], c[t], None, h[t + 1], c[t + 1])
+
+
+@_jit
+def lstm_backward_sequence(gemm, dz, dy, gates, c, act_c, recurrent_t, dh, dh_next, dc, dc_prev,
+                           act, ract, k):
+    """rnn_loops.lstm_backward's time loop (no mask, no recurrent dropout) in one call: per step
+    the step kernel, ``dh_next = dz[t] @ recurrent_t`` by NumPy's gemm, then ``+= dy[t - 1]``
+    (``dy`` None: only the last output was used). On entry ``dh``, ``dc`` hold the gradients
+    w.r.t. the last states and ``dh_next``, ``dc_prev`` are scratch; returns the two buffers
+    that hold those w.r.t. the initial states (``dz``, ``recurrent_t``, ``dh``, ``dh_next``
+    C-contiguous)."""
+    steps, batch, width = dz.shape
+    units = width // 4
+    for t in range(steps - 1, -1, -1):
+        lstm_step_backward(dh, dc, gates[t], c[t], act_c[t], dz[t], dc_prev, act, ract, k)
+        gemm(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, batch, units, width, k[0], dz[t].ctypes,
+             width, recurrent_t.ctypes, units, k[2], dh_next.ctypes, units)
+        if dy is not None and t > 0:
+            for r in range(batch):
+                for j in range(units):
+                    dh_next[r, j] += dy[t - 1, r, j]
+        dh, dh_next = dh_next, dh
+        dc, dc_prev = dc_prev, dc
+    return dh, dc
 
 
 @_jit

@@ -25,18 +25,26 @@ _SYMBOLS = [("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_thread
 _controls = None
 
 
-def _find_controls():
-    """``(get, set)`` of the OpenBLAS loaded in this process, or None."""
+def loaded_openblas():
+    """The OpenBLAS libraries loaded in this process (``ctypes.CDLL``s; NumPy's, and SciPy's
+    when imported), found through ``/proc/self/maps``; empty off Linux."""
     try:
         with open("/proc/self/maps") as f:
             paths = sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", f.read())))
     except OSError:  # not Linux: leave the BLAS as it is
-        return None
+        return []
+    libraries = []
     for path in paths:
         try:
-            lib = ctypes.CDLL(path)
+            libraries.append(ctypes.CDLL(path))
         except OSError:
             continue
+    return libraries
+
+
+def _find_controls():
+    """``(get, set)`` of the OpenBLAS loaded in this process, or None."""
+    for lib in loaded_openblas():
         for get_name, set_name in _SYMBOLS:
             if hasattr(lib, get_name) and hasattr(lib, set_name):
                 get, set_ = getattr(lib, get_name), getattr(lib, set_name)

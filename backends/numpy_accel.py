@@ -22,18 +22,23 @@ Why numba and not numexpr (measured, see docs/performance.md): numexpr evaluates
 expressions only -- pooling, col2im and the gate step's blocks need indexing it cannot
 express -- and on the one pass it can express, the ReLU backward, it was 3-7x slower than
 NumPy. The LSTM's forward step leaves its two tanh to NumPy: NumPy's tanh is SIMD-vectorized,
-numba's a scalar libm call (4.6-11x slower), so the step is three kernels around them.
+numba's a scalar libm call (4.6-11x slower), so the step is three kernels around them. Without
+mask or recurrent dropout the LSTM's whole time loop is one compiled call that runs NumPy's own
+gemm and tanh loop between those kernels (``numpy_routines``): no Python call per step.
 """
 import os
 import warnings
 
 import numpy
 
+from . import numpy_routines
+
 _FLOATS = (numpy.dtype("float32"), numpy.dtype("float64"))
 MIN_CHANNELS = 8
 # activation name -> the kernels' code (derivatives from outputs, as numpy_rnn)
 _ACTIVATION_CODES = {"tanh": 0, "sigmoid": 1, "hard_sigmoid": 2, "relu": 3, "linear": 4,
                      "softsign": 5}
+_FORWARD_CODES = {"sigmoid": 1, "hard_sigmoid": 2}  # the forward kernels' recurrent activations
 
 
 def load():
@@ -180,7 +185,7 @@ def lstm_forward_step(kernels, dtype, activation, recurrent_activation, bias=Non
     loops call this once per sequence, not per step. With ``bias`` (``(4u,)``) the step adds
     it to ``xw`` first, as the input projection would (``(xw + bias) + hu``, the same
     roundings): the projection then skips its pass over all timesteps."""
-    ract = {"sigmoid": 1, "hard_sigmoid": 2}.get(recurrent_activation)
+    ract = _FORWARD_CODES.get(recurrent_activation)
     if activation != "tanh" or ract is None or numpy.dtype(dtype) not in _FLOATS:
         return None
     k = _lstm_constants(dtype)
@@ -235,6 +240,53 @@ def lstm_step_backward(kernels, dh, dc, gates, c_prev, act_c, mask, dz, dh_carry
     step = lstm_backward_step(kernels, dh.dtype, activation, recurrent_activation)
     step(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, dc_prev)
     return True
+
+
+def _sequence_routines(x, recurrent_kernel, mask, recurrent_dropout):
+    """NumPy's ``(gemm, tanh)`` for a compiled time loop over ``x (T, B, D)``, or None where the
+    loop would not call the routines NumPy's per-step path calls: a mask or recurrent dropout
+    (the loops handle neither), one row (``numpy.matmul`` multiplies it by gemv, not gemm), a
+    recurrent kernel that is not C-contiguous (it would go to gemm transposed)."""
+    if mask is not None or recurrent_dropout is not None or x.shape[1] < 2 \
+            or not recurrent_kernel.flags.c_contiguous:
+        return None
+    return numpy_routines.find(x.dtype)
+
+
+def lstm_forward_loop(kernels, x, recurrent_kernel, bias, mask, recurrent_dropout, activation,
+                      recurrent_activation):
+    """``rnn_loops.lstm_forward``'s ``time_loop``, ``loop(gates, h, c, act_c)``: the whole
+    forward loop in one compiled call (``accel_kernels.lstm_forward_sequence``, the bias
+    added by the step as in ``lstm_forward_step``), or None (see ``_sequence_routines``; the
+    activations and dtypes of ``lstm_forward_step``, which the caller has chosen)."""
+    routines = _sequence_routines(x, recurrent_kernel, mask, recurrent_dropout)
+    if routines is None:
+        return None
+    gemm, tanh = routines
+    ract, k = _FORWARD_CODES[recurrent_activation], _lstm_constants(x.dtype)
+
+    def loop(gates, h, c, act_c):
+        kernels.lstm_forward_sequence(gemm, tanh, gates, bias, recurrent_kernel, h, c, act_c,
+                                      ract, k)
+    return loop
+
+
+def lstm_backward_loop(kernels, x, recurrent_kernel, mask, recurrent_dropout, activation,
+                       recurrent_activation):
+    """``rnn_loops.lstm_backward``'s ``time_loop``, ``loop(dz, dy, gates, c, act_c, recurrent_t,
+    dh, dh_next, dc, dc_prev) -> (dh0, dc0)`` (``accel_kernels.lstm_backward_sequence``), or
+    None (as ``lstm_forward_loop``; the activations of ``lstm_backward_step``)."""
+    routines = _sequence_routines(x, recurrent_kernel, mask, recurrent_dropout)
+    if routines is None:
+        return None
+    gemm = routines[0]
+    act, ract = _ACTIVATION_CODES[activation], _ACTIVATION_CODES[recurrent_activation]
+    k = _lstm_constants(x.dtype)
+
+    def loop(dz, dy, gates, c, act_c, recurrent_t, dh, dh_next, dc, dc_prev):
+        return kernels.lstm_backward_sequence(gemm, dz, dy, gates, c, act_c, recurrent_t, dh,
+                                              dh_next, dc, dc_prev, act, ract, k)
+    return loop
 
 
 def optimizer_step(kernels, name, weight, grad, slots, hyper):

@@ -393,9 +393,12 @@ class NumpyBackend:
         step = self._compiled_step(numpy_accel.lstm_forward_step,
                                    (x, kernel, recurrent_kernel, bias, h0, c0), activation,
                                    recurrent_activation, bias=bias)
+        loop = step and numpy_accel.lstm_forward_loop(self.accel, x, recurrent_kernel, bias,
+                                                      mask, recurrent_dropout, activation,
+                                                      recurrent_activation)
         return self._time_loop(rnn_loops.lstm_forward, x, kernel, recurrent_kernel,
                                None if step else bias, h0, c0, mask, recurrent_dropout,
-                               activation, recurrent_activation, step=step)
+                               activation, recurrent_activation, step=step, time_loop=loop)
 
     def lstm_backward(self, dy, dh_last, dc_last, x, kernel, recurrent_kernel, use_bias, h, c,
                       saved, mask, recurrent_dropout, activation, recurrent_activation,
@@ -403,10 +406,13 @@ class NumpyBackend:
         step = self._compiled_step(numpy_accel.lstm_backward_step,
                                    (dy, dh_last, dc_last, x, kernel, recurrent_kernel, h, c,
                                     saved[0], saved[1]), activation, recurrent_activation)
+        loop = step and numpy_accel.lstm_backward_loop(self.accel, x, recurrent_kernel, mask,
+                                                       recurrent_dropout, activation,
+                                                       recurrent_activation)
         return self._time_loop(rnn_loops.lstm_backward, dy, dh_last, dc_last, x, kernel,
                                recurrent_kernel, use_bias, h, c, saved, mask,
                                recurrent_dropout, activation, recurrent_activation,
-                               input_gradient, step=step)
+                               input_gradient, step=step, time_loop=loop)
 
     def gru_forward(self, *args):
         return self._time_loop(rnn_loops.gru_forward, *args)

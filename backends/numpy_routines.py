@@ -1,0 +1,109 @@
+"""NumPy's own compiled routines as C function pointers, for the CPU extra's compiled time
+loops (``accel_kernels.lstm_forward_sequence`` / ``lstm_backward_sequence``): the BLAS gemm that
+``numpy.matmul`` calls for a product of two C-contiguous matrices, and ``numpy.tanh``'s inner
+loop.
+
+Why NumPy's and not a kernel's own: the loops must give the per-step path's results bit for
+bit, and NumPy picks its tanh at import for the CPU it runs on (SIMD code on AVX2 / AVX-512,
+libm elsewhere), so a kernel's own tanh differs in the last bits. Calling the very routines
+NumPy calls, from one compiled loop, removes the Python calls between them (six per LSTM step),
+not a rounding.
+
+How they are found: the gemm as the symbols of the scipy-openblas64 library that NumPy's wheels
+link (``scipy_cblas_sgemm64_``, 64-bit integers) in the loaded OpenBLAS; the tanh loop from the
+ufunc's ``functions`` table (the ``PyUFuncObject`` struct of NumPy's C API, read through ctypes
+after its name, type count, type codes and loop data are checked). Each routine is then run on
+test data and compared with NumPy's own call. Where one cannot be found or disagrees (another
+BLAS, another struct layout), ``find`` returns None and the loops stay in Python, as without
+the extra.
+"""
+import ctypes
+
+import numpy
+
+from . import blas_threads
+
+ROW_MAJOR, NO_TRANSPOSE = 101, 111  # the CBLAS enum values the kernels pass
+_VOID_P, _INT, _INT64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_int64
+_GEMM_SYMBOLS = {numpy.dtype("float32"): ("scipy_cblas_sgemm64_", ctypes.c_float),
+                 numpy.dtype("float64"): ("scipy_cblas_dgemm64_", ctypes.c_double)}
+# loop(char **args, npy_intp const *dimensions, npy_intp const *steps, void *data)
+UNARY_LOOP = ctypes.CFUNCTYPE(None, _VOID_P, _VOID_P, _VOID_P, _VOID_P)
+
+
+def _gemm_type(scalar):
+    # cblas_?gemm64_(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    return ctypes.CFUNCTYPE(None, _INT, _INT, _INT, _INT64, _INT64, _INT64, scalar, _VOID_P,
+                            _INT64, _VOID_P, _INT64, scalar, _VOID_P, _INT64)
+
+
+class _UFuncHead(ctypes.Structure):
+    """The start of NumPy's ``PyUFuncObject`` after the ``PyObject`` header (ufuncobject.h)."""
+    _fields_ = [("nin", ctypes.c_int), ("nout", ctypes.c_int), ("nargs", ctypes.c_int),
+                ("identity", ctypes.c_int), ("functions", ctypes.POINTER(_VOID_P)),
+                ("data", ctypes.POINTER(_VOID_P)), ("ntypes", ctypes.c_int),
+                ("reserved1", ctypes.c_int), ("name", ctypes.c_char_p),
+                ("types", ctypes.POINTER(ctypes.c_ubyte))]
+
+
+def _test_data(dtype, rows, columns, seed):
+    rng = numpy.random.default_rng(seed)
+    return (rng.standard_normal((rows, columns)) * 4).astype(dtype)
+
+
+def _gemm(dtype):
+    """NumPy's gemm for ``dtype`` as a ctypes function, or None."""
+    symbol, scalar = _GEMM_SYMBOLS[dtype]
+    for library in blas_threads.loaded_openblas():
+        if hasattr(library, symbol):
+            gemm = _gemm_type(scalar)(ctypes.cast(getattr(library, symbol), _VOID_P).value)
+            break
+    else:
+        return None
+    a, b = _test_data(dtype, 3, 37, 0), _test_data(dtype, 37, 70, 1)
+    c = numpy.empty((3, 70), dtype)
+    gemm(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, 3, 70, 37, 1.0, a.ctypes.data, 37,
+         b.ctypes.data, 70, 0.0, c.ctypes.data, 70)
+    return gemm if numpy.array_equal(c, numpy.matmul(a, b)) else None
+
+
+def _unary_loop(ufunc, dtype):
+    """The inner loop ``ufunc`` runs on contiguous ``dtype`` arrays, or None."""
+    head = _UFuncHead.from_address(id(ufunc) + object.__basicsize__)
+    if (head.nin, head.nout, head.nargs) != (1, 1, 2) or head.name != ufunc.__name__.encode() \
+            or head.ntypes != len(ufunc.types):
+        return None
+    codes = [(head.types[2 * i], head.types[2 * i + 1]) for i in range(head.ntypes)]
+    chars = {numpy.dtype(c).num: c for types in ufunc.types for c in types.split("->")}
+    if [f"{chars.get(i)}->{chars.get(o)}" for i, o in codes] != ufunc.types:
+        return None
+    if (dtype.num, dtype.num) not in codes:
+        return None
+    # NumPy's type resolution takes the first loop whose types match
+    index = codes.index((dtype.num, dtype.num))
+    if head.data[index]:  # a loop that wraps a C function given as data: not a direct one
+        return None
+    loop = UNARY_LOOP(head.functions[index])
+    x = numpy.concatenate([numpy.linspace(-12, 12, 4001, dtype=dtype),
+                           _test_data(dtype, 1, 999, 2)[0], numpy.array([0, -0.0], dtype)])
+    y = numpy.empty_like(x)
+    loop((_VOID_P * 2)(x.ctypes.data, y.ctypes.data), (ctypes.c_ssize_t * 1)(x.size),
+         (ctypes.c_ssize_t * 2)(x.itemsize, y.itemsize), None)
+    want = ufunc(x)
+    return loop if numpy.array_equal(y, want) and numpy.array_equal(numpy.signbit(y),
+                                                                    numpy.signbit(want)) \
+        else None
+
+
+_found = {}
+
+
+def find(dtype):
+    """``(gemm, tanh)`` for arrays of ``dtype`` (float32 or float64), or None."""
+    dtype = numpy.dtype(dtype)
+    if dtype not in _GEMM_SYMBOLS:
+        return None
+    if dtype not in _found:
+        gemm, tanh = _gemm(dtype), _unary_loop(numpy.tanh, dtype)
+        _found[dtype] = (gemm, tanh) if gemm is not None and tanh is not None else None
+    return _found[dtype]

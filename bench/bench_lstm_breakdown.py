@@ -2,7 +2,9 @@
 
 gkeras: one-epoch fits with timers around the backend's LSTM passes, table gradient and
 optimizer updates, and inside the LSTM around every matrix product (by shape) and every
-compiled gate step; the rest of the step is the layers, losses and Python around them.
+compiled gate step or compiled time loop (which holds the per-step products and gate steps;
+``--python-loops`` turns the time loops off, so those are timed one by one); the rest of the
+step is the layers, losses and Python around them.
 During the fits the backend's ``xp`` is a timing proxy of NumPy, so the loops skip the
 busy-machine check of ``blas_threads`` (they keep OpenBLAS's threads, as on a quiet machine)
 and ``take_backward`` its index check; the timers' own cost (a wrapper call and two clock
@@ -10,7 +12,7 @@ reads each) is included.
 PyTorch (``--torch``, instead, in a process of its own: after gkeras in the same process its
 LSTM ran 2.5x slower): its profiler's self CPU time per op over the same number of steps.
 
-    python bench/bench_lstm_breakdown.py [--fits 3] [--steps 50]
+    python bench/bench_lstm_breakdown.py [--fits 3] [--steps 50] [--python-loops]
     python bench/bench_lstm_breakdown.py --torch [--steps 50]
 
 Prints milliseconds per training step, the median over the fits.
@@ -43,7 +45,7 @@ class _Timed:
         return timed
 
 
-def gkeras_breakdown(fits, steps):
+def gkeras_breakdown(fits, steps, python_loops):
     import numpy
     import gkeras
     from gkeras.backends import numpy_accel
@@ -68,11 +70,15 @@ def gkeras_breakdown(fits, steps):
         resolve = getattr(numpy_accel, name)
 
         def resolve_timed(*args, **kwargs):
-            step = resolve(*args, **kwargs)
-            return step and timer.wrap(f"  {name}: the compiled gate steps", step)
+            step = None if python_loops and name.endswith("_loop") else resolve(*args, **kwargs)
+            return step and timer.wrap(f"  {name}: {kinds[name]}", step)
         return resolve_timed
 
-    for name in ("lstm_forward_step", "lstm_backward_step"):
+    kinds = {"lstm_forward_step": "the compiled gate steps",
+             "lstm_backward_step": "the compiled gate steps",
+             "lstm_forward_loop": "the compiled time loop", "lstm_backward_loop":
+             "the compiled time loop"}
+    for name in kinds:
         setattr(numpy_accel, name, timed_steps(name))
 
     batch = BATCH["lstm"]
@@ -134,11 +140,13 @@ def main():
     parser.add_argument("--fits", type=int, default=3)
     parser.add_argument("--steps", type=int, default=50, help="steps per fit")
     parser.add_argument("--torch", action="store_true", help="PyTorch's breakdown instead")
+    parser.add_argument("--python-loops", action="store_true",
+                        help="gkeras: the LSTM's time loops in Python (each step timed)")
     args = parser.parse_args()
     if args.torch:
         torch_breakdown(args.steps)
     else:
-        gkeras_breakdown(args.fits, args.steps)
+        gkeras_breakdown(args.fits, args.steps, args.python_loops)
 
 
 if __name__ == "__main__":

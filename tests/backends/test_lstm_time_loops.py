@@ -131,3 +131,33 @@ def test_no_time_loop_without_numpy_routines(monkeypatch, sequence_calls):
     assert numpy_accel.lstm_forward_loop(accel_kernels, np.zeros((2, 3, 4), "float32"),
                                          np.zeros((5, 20), "float32"), None, None, None,
                                          "tanh", "sigmoid") is None
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_lstm_op_through_the_time_loops_equals_the_numpy_path(go_backwards, sequence_calls):
+    """Through ``ops.lstm`` (batch-major input, every output used, initial states given):
+    the gradient reaching the loops is a view of the batch-major one."""
+    from gkeras import ops
+    from gkeras.autograd import GradientTape, Tensor
+    from gkeras.backends import current
+    rng = np.random.default_rng(12)
+    arrays = [rng.standard_normal(shape).astype("float32")
+              for shape in ((3, 6, 4), (4, 8), (2, 8), (8,), (3, 2), (3, 2))]
+    backend, runs = current(), []
+    saved = backend._accel
+    try:
+        for kernels in (False, accel_kernels):
+            backend.accel = kernels
+            x, kernel, recurrent, bias, h0, c0 = [Tensor(a, requires_grad=True) for a in arrays]
+            with GradientTape() as tape:
+                out, h, c = ops.lstm(x, kernel, recurrent, bias, initial_state=[h0, c0],
+                                     go_backwards=go_backwards, return_sequences=True)
+                loss = ops.sum(out * out) + ops.sum(h * c)
+            variables = [x, kernel, recurrent, bias, h0, c0]
+            runs.append([out.value, h.value, c.value] +
+                        [g.value for g in tape.gradient(loss, variables)])
+    finally:
+        backend._accel = saved
+    assert sequence_calls == ["lstm_forward_sequence", "lstm_backward_sequence"]
+    for got, want in zip(runs[1], runs[0]):
+        np.testing.assert_array_equal(got, want)

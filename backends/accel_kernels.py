@@ -44,6 +44,11 @@ def _parallel_jit(function):
     return kernel
 
 
+def thread_count():
+    """The threads a parallel kernel splits its work over (numba's setting)."""
+    return numba.get_num_threads()
+
+
 def run_sized(kernel, size, *args):
     """``kernel(*args)`` for a pass over ``size`` elements: a parallel kernel's serial twin
     when ``size`` is under ``PARALLEL_MIN_SIZE``."""
@@ -189,7 +194,7 @@ def bias_relu(z, bias):
 
 
 # the LSTM's kernels live in accel_lstm; numpy_accel reaches every kernel through this module
-from .accel_lstm import (lstm_backward_sequence, lstm_cell_forward, lstm_forward_sequence,  # noqa: F401
+from .accel_lstm import (lstm_backward_split, lstm_cell_forward, lstm_forward_split,  # noqa: F401
                          lstm_gates_forward, lstm_output_forward, lstm_step_backward,
                          lstm_step_backward_masked)
 

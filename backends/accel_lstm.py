@@ -1,13 +1,14 @@
 """The CPU extra's LSTM kernels (numba; imported through ``accel_kernels``, which
 ``numpy_accel`` hands to the backend): the gate steps of ``numpy_rnn``'s contract, forward and
-backward, and whole time loops that run NumPy's own gemm and tanh loop (``numpy_routines``)
-between them. Like every kernel of the extra they do the NumPy path's floating-point
-operations in the same order, so their results are the NumPy path's bit for bit.
+backward, and whole passes split over numba's threads that run NumPy's own gemm and tanh
+loop (``numpy_routines``) between them. Like every kernel of the extra they do the NumPy
+path's floating-point operations in the same order, so their results are the NumPy path's
+bit for bit.
 """
 import numba
 from numpy import empty as numpy_empty, intp as numpy_intp
 
-from .numpy_routines import NO_TRANSPOSE, ROW_MAJOR
+from .numpy_routines import NO_TRANSPOSE, ROW_MAJOR, TRANSPOSE
 
 _jit = numba.njit(cache=True, nogil=True)
 
@@ -176,48 +177,116 @@ def _numpy_unary(loop, a, out, call):
     loop(call.ctypes, call[2:].ctypes, call[3:].ctypes, 0)
 
 
+# How the passes split their work over ``parts`` threads (numba's): the time loops by batch
+# rows (each part's rows are independent through time: no step waits for another thread), the
+# all-timestep products by rows or columns of their output. Every product is one or more calls
+# of NumPy's own gemm on blocks of the product NumPy's path computes in one call, each block
+# checked against that call before the pass is chosen (numpy_routines.split_product_is_exact),
+# and the BLAS runs on one thread inside (blas_threads.single_threaded).
+
 @_jit
-def lstm_forward_sequence(gemm, tanh, gates, bias, recurrent_kernel, h, c, act_c, ract, k):
-    """rnn_loops.lstm_forward's time loop (no mask, no recurrent dropout) in one call: per step
-    ``hu = h[t] @ recurrent_kernel`` by NumPy's own gemm, then the forward step's kernels around
-    NumPy's own tanh loop, as numpy_accel.lstm_forward_step runs them from Python (``gemm``,
-    ``tanh``: numpy_routines; every array C-contiguous)."""
-    steps, batch, width = gates.shape
+def part_bounds(p, parts, size):
+    """``(start, stop)`` of part ``p`` of ``range(size)`` cut into ``parts`` (as
+    numpy_routines's checks cut it)."""
+    chunk = (size + parts - 1) // parts
+    start = min(size, p * chunk)
+    return start, min(size, start + chunk)
+
+
+@_jit
+def _product(gemm, a, b, c, columns, plan, one, zero):
+    """``c = a @ b`` (C-contiguous 2-D, ``columns`` wide) by gemm calls on ``plan[0]`` column
+    blocks, each over ``plan[1]`` parts of the inner dimension (the first writing, the others
+    adding): small enough for OpenBLAS's small-matrix kernels, which skip the per-call packing
+    of ``b`` that dominates the time loop's products, and cut as OpenBLAS cuts the whole."""
+    rows, inner = a.shape
+    for q in range(plan[0]):
+        j0, j1 = part_bounds(q, plan[0], columns)
+        for s in range(plan[1] if j1 > j0 else 0):
+            k0, k1 = part_bounds(s, plan[1], inner)
+            gemm(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, rows, j1 - j0, k1 - k0, one,
+                 a[:, k0:].ctypes, inner, b[k0:, j0:].ctypes, columns, zero if s == 0 else one,
+                 c[:, j0:].ctypes, columns)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def lstm_forward_split(gemm, tanh, x, kernel, bias, recurrent_kernel, gates, h, c, act_c, ract,
+                       k, parts, plan):
+    """rnn_loops.lstm_forward (no mask, no recurrent dropout) over ``parts`` threads: the input
+    projection ``x @ kernel`` into ``gates`` by rows, then the time loop by batch rows, each
+    step's ``h[t] @ recurrent_kernel`` by ``_product``'s ``plan`` and the forward step's
+    kernels around NumPy's own tanh loop, as numpy_accel.lstm_forward_step runs them (``x``
+    ``(T, B, D)``; ``h``, ``c`` hold the initial states in row 0; every array C-contiguous)."""
+    steps, batch, features = x.shape
+    width = kernel.shape[1]
     units = width // 4
-    hu = numpy_empty((batch, width), gates.dtype)
-    call = numpy_empty(5, numpy_intp)
-    for t in range(steps):
-        gemm(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, batch, width, units, k[0], h[t].ctypes,
-             units, recurrent_kernel.ctypes, width, k[2], hu.ctypes, width)
-        lstm_gates_forward(gates[t], bias, hu, act_c[t], ract, k)
-        if ract == 2:
-            _numpy_unary(tanh, act_c[t], act_c[t], call)
-        else:
-            _numpy_unary(tanh, gates[t], gates[t], call)
-        lstm_cell_forward(gates[t], act_c[t], c[t], c[t + 1], ract, k)
-        _numpy_unary(tanh, c[t + 1], act_c[t], call)
-        lstm_output_forward(gates[t], act_c[t], h[t], c[t], None, h[t + 1], c[t + 1])
+    x_rows, gate_rows = x.reshape(steps * batch, features), gates.reshape(steps * batch, width)
+    for p in numba.prange(parts):
+        r0, r1 = part_bounds(p, parts, steps * batch)
+        if r1 > r0:
+            gemm(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, r1 - r0, width, features, k[0],
+                 x_rows[r0:].ctypes, features, kernel.ctypes, width, k[2],
+                 gate_rows[r0:].ctypes, width)
+    for p in numba.prange(parts):
+        r0, r1 = part_bounds(p, parts, batch)
+        hu = numpy_empty((r1 - r0, width), gates.dtype)
+        call = numpy_empty(5, numpy_intp)
+        for t in range(steps if r1 > r0 else 0):
+            g, a = gates[t, r0:r1], act_c[t, r0:r1]
+            _product(gemm, h[t, r0:r1], recurrent_kernel, hu, width, plan, k[0], k[2])
+            lstm_gates_forward(g, bias, hu, a, ract, k)
+            if ract == 2:
+                _numpy_unary(tanh, a, a, call)
+            else:
+                _numpy_unary(tanh, g, g, call)
+            lstm_cell_forward(g, a, c[t, r0:r1], c[t + 1, r0:r1], ract, k)
+            _numpy_unary(tanh, c[t + 1, r0:r1], a, call)
+            lstm_output_forward(g, a, h[t, r0:r1], c[t, r0:r1], None, h[t + 1, r0:r1],
+                                c[t + 1, r0:r1])
 
 
-@_jit
-def lstm_backward_sequence(gemm, dz, dy, gates, c, act_c, recurrent_t, dh, dh_next, dc, dc_prev,
-                           act, ract, k):
-    """rnn_loops.lstm_backward's time loop (no mask, no recurrent dropout) in one call: per step
-    the step kernel, ``dh_next = dz[t] @ recurrent_t`` by NumPy's gemm, then ``+= dy[t - 1]``
-    (``dy`` None: only the last output was used). On entry ``dh``, ``dc`` hold the gradients
-    w.r.t. the last states and ``dh_next``, ``dc_prev`` are scratch; returns the two buffers
-    that hold those w.r.t. the initial states (``dz``, ``recurrent_t``, ``dh``, ``dh_next``
-    C-contiguous)."""
+@numba.njit(cache=True, nogil=True, parallel=True)
+def lstm_backward_split(gemm, dz, dy, gates, c, act_c, recurrent_t, dh, dh_next, dc, dc_prev,
+                        act, ract, k, parts, plan, x, fed, kernel, dkernel, drecurrent, dx):
+    """rnn_loops.lstm_backward (no mask, no recurrent dropout) over ``parts`` threads: the time
+    loop by batch rows (the step kernel, ``dz[t] @ recurrent_t`` by ``_product``'s ``plan``,
+    ``+ dy[t - 1]``; ``dy`` None:
+    only the last output was used), then ``dkernel = x^T dz`` and ``drecurrent = fed^T dz`` by
+    columns and ``dx = dz @ kernel^T`` by rows (``dx`` None: no input gradient). On entry
+    ``dh``, ``dc`` hold the gradients w.r.t. the last states and ``dh_next``, ``dc_prev`` are
+    scratch; those w.r.t. the initial states end in ``dh``, ``dc`` after an even number of
+    steps, else in ``dh_next``, ``dc_prev`` (``x (T*B, D)`` and ``fed (T*B, u)`` flat; every
+    array C-contiguous)."""
     steps, batch, width = dz.shape
     units = width // 4
-    for t in range(steps - 1, -1, -1):
-        lstm_step_backward(dh, dc, gates[t], c[t], act_c[t], dz[t], dc_prev, act, ract, k)
-        gemm(ROW_MAJOR, NO_TRANSPOSE, NO_TRANSPOSE, batch, units, width, k[0], dz[t].ctypes,
-             width, recurrent_t.ctypes, units, k[2], dh_next.ctypes, units)
-        if dy is not None and t > 0:
-            for r in range(batch):
-                for j in range(units):
-                    dh_next[r, j] += dy[t - 1, r, j]
-        dh, dh_next = dh_next, dh
-        dc, dc_prev = dc_prev, dc
-    return dh, dc
+    for p in numba.prange(parts):
+        r0, r1 = part_bounds(p, parts, batch)
+        current, following = dh[r0:r1], dh_next[r0:r1]
+        cell, cell_prev = dc[r0:r1], dc_prev[r0:r1]
+        for t in range(steps - 1, -1, -1):
+            if r1 == r0:
+                break
+            lstm_step_backward(current, cell, gates[t, r0:r1], c[t, r0:r1], act_c[t, r0:r1],
+                               dz[t, r0:r1], cell_prev, act, ract, k)
+            _product(gemm, dz[t, r0:r1], recurrent_t, following, units, plan, k[0], k[2])
+            if dy is not None and t > 0:
+                for r in range(r1 - r0):
+                    for j in range(units):
+                        following[r, j] += dy[t - 1, r0 + r, j]
+            current, following = following, current
+            cell, cell_prev = cell_prev, cell
+    rows, features = x.shape
+    dz_rows = dz.reshape(rows, width)
+    for p in numba.prange(parts):
+        j0, j1 = part_bounds(p, parts, width)
+        if j1 > j0:
+            gemm(ROW_MAJOR, TRANSPOSE, NO_TRANSPOSE, features, j1 - j0, rows, k[0], x.ctypes,
+                 features, dz_rows[:, j0:].ctypes, width, k[2], dkernel[:, j0:].ctypes, width)
+            gemm(ROW_MAJOR, TRANSPOSE, NO_TRANSPOSE, units, j1 - j0, rows, k[0], fed.ctypes,
+                 units, dz_rows[:, j0:].ctypes, width, k[2], drecurrent[:, j0:].ctypes, width)
+        if dx is not None:
+            r0, r1 = part_bounds(p, parts, rows)
+            if r1 > r0:
+                gemm(ROW_MAJOR, NO_TRANSPOSE, TRANSPOSE, r1 - r0, features, width, k[0],
+                     dz_rows[r0:].ctypes, width, kernel.ctypes, width, k[2], dx[r0:].ctypes,
+                     features)

@@ -16,6 +16,7 @@ import ctypes
 import os
 import re
 import sys
+import threading
 import time
 
 _SYMBOLS = [("scipy_openblas_get_num_threads64_", "scipy_openblas_set_num_threads64_"),
@@ -92,6 +93,56 @@ def share_cores(processes):
     numba = sys.modules.get("numba")
     if numba is not None:
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+
+
+# OpenBLAS's workers spin-wait this long after a product on several threads before they sleep
+# (2**28 time-stamp cycles by default: ~0.1 s at this machine's 2.6 GHz), with a margin
+SPIN_SECONDS = 0.25
+# how long code that would start threads of its own keeps off the cores once products on
+# several threads by other parts of the program were seen; then it tries again
+_CONTENDED_SECONDS = 10.0
+_workers = {"own_products": -float("inf"), "contended_until": -float("inf")}
+
+
+def note_threaded_products():
+    """Record that the caller's own products just ran on the BLAS's threads: their spinning
+    workers then say nothing about the rest of the program."""
+    _workers["own_products"] = _clock()
+
+
+def cores_free_of_workers():
+    """Whether threads started now would have the cores to themselves: False while the rest of
+    the program was lately seen leaving OpenBLAS's workers spinning (a thread of this process
+    running, ``SPIN_SECONDS`` after the caller's own last threaded products), for
+    ``_CONTENDED_SECONDS``; then True again until seen anew."""
+    now = _clock()
+    if now - _workers["own_products"] > SPIN_SECONDS and other_threads_running():
+        _workers["contended_until"] = now + _CONTENDED_SECONDS
+    return now >= _workers["contended_until"]
+
+
+def other_threads_running():
+    """Whether another thread of this process is running at this moment (``/proc/self/task``;
+    False off Linux). After a product on several threads OpenBLAS's workers spin-wait about
+    0.1 s before they sleep: threads started meanwhile would share the cores with them."""
+    own = threading.get_native_id()
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return False
+    for task in tasks:
+        if int(task) == own:
+            continue
+        try:
+            with open(f"/proc/self/task/{task}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # the thread has ended
+            continue
+        # the state letter follows the name in parentheses (which may hold spaces)
+        end = stat.rindex(b")")
+        if stat[end + 2:end + 3] == b"R":
+            return True
+    return False
 
 
 # others' load is re-estimated at most this often (seconds), over the time since the last one

@@ -23,15 +23,17 @@ expressions only -- pooling, col2im and the gate step's blocks need indexing it 
 express -- and on the one pass it can express, the ReLU backward, it was 3-7x slower than
 NumPy. The LSTM's forward step leaves its two tanh to NumPy: NumPy's tanh is SIMD-vectorized,
 numba's a scalar libm call (4.6-11x slower), so the step is three kernels around them. Without
-mask or recurrent dropout the LSTM's whole time loop is one compiled call that runs NumPy's own
-gemm and tanh loop between those kernels (``numpy_routines``): no Python call per step.
+mask or recurrent dropout the LSTM's whole forward and backward passes are one compiled call
+each, split over the cores by batch rows, running NumPy's own gemm and tanh loop between those
+kernels (``numpy_routines``): no Python call per step, and no thread waits for another within
+the time loop.
 """
 import os
 import warnings
 
 import numpy
 
-from . import numpy_routines
+from . import blas_threads, numpy_routines
 
 _FLOATS = (numpy.dtype("float32"), numpy.dtype("float64"))
 MIN_CHANNELS = 8
@@ -242,51 +244,125 @@ def lstm_step_backward(kernels, dh, dc, gates, c_prev, act_c, mask, dz, dh_carry
     return True
 
 
-def _sequence_routines(x, recurrent_kernel, mask, recurrent_dropout):
-    """NumPy's ``(gemm, tanh)`` for a compiled time loop over ``x (T, B, D)``, or None where the
-    loop would not call the routines NumPy's per-step path calls: a mask or recurrent dropout
-    (the loops handle neither), one row (``numpy.matmul`` multiplies it by gemv, not gemm), a
-    recurrent kernel that is not C-contiguous (it would go to gemm transposed)."""
-    if mask is not None or recurrent_dropout is not None or x.shape[1] < 2 \
-            or not recurrent_kernel.flags.c_contiguous:
+def _split_parts(kernels, batch):
+    """How many threads (numba's) the LSTM's split passes use: all, at most one per batch row,
+    while other processes leave the cores alone (blas_threads.machine_is_quiet), else one;
+    None while other layers' products keep OpenBLAS's workers spinning
+    (blas_threads.cores_free_of_workers): the split would share the cores with them, and the
+    per-step path, which runs its products on those workers, is faster then (measured: 37 vs
+    29 ms a step with a Dense(512) on the LSTM's outputs)."""
+    if not blas_threads.cores_free_of_workers():
         return None
-    return numpy_routines.find(x.dtype)
+    if not blas_threads.machine_is_quiet():
+        return 1
+    return max(1, min(kernels.thread_count(), batch))
 
 
-def lstm_forward_loop(kernels, x, recurrent_kernel, bias, mask, recurrent_dropout, activation,
-                      recurrent_activation):
-    """``rnn_loops.lstm_forward``'s ``time_loop``, ``loop(gates, h, c, act_c)``: the whole
-    forward loop in one compiled call (``accel_kernels.lstm_forward_sequence``, the bias
-    added by the step as in ``lstm_forward_step``), or None (see ``_sequence_routines``; the
-    activations and dtypes of ``lstm_forward_step``, which the caller has chosen)."""
-    routines = _sequence_routines(x, recurrent_kernel, mask, recurrent_dropout)
-    if routines is None:
+def _step_product_plan(dtype, batch, columns, inner, parts):
+    """How the split time loops multiply their part of each step's ``(batch, inner) @ (inner,
+    columns)`` product (``accel_lstm._product``'s ``(column blocks, inner parts)``): in
+    small-matrix blocks where a cut of the inner dimension gives NumPy's bits, else in one
+    call per part; None where neither does."""
+    exact = numpy_routines.split_product_is_exact
+    rows = -(-batch // parts)
+    inner_parts = 1
+    while inner_parts <= inner:
+        blocks = numpy_routines.small_product_blocks(rows, columns, -(-inner // inner_parts))
+        if blocks is not None and exact(dtype, False, False, batch, columns, inner, parts,
+                                        blocks, inner_parts):
+            return numpy.array([blocks, inner_parts], numpy.intp)
+        inner_parts *= 2
+    if exact(dtype, False, False, batch, columns, inner, parts, 1):
+        return numpy.array([1, 1], numpy.intp)
+    return None
+
+
+def _contiguous(*arrays):
+    return all(a.flags.c_contiguous for a in arrays)
+
+
+def lstm_forward_pass(kernels, x, kernel, recurrent_kernel, bias, h0, c0, mask,
+                      recurrent_dropout, activation, recurrent_activation):
+    """``rnn_loops.lstm_forward``'s ``(H, C, saved)`` from one compiled pass split over the
+    cores (``accel_lstm.lstm_forward_split``), or None: a mask or recurrent dropout, other
+    activations than ``lstm_forward_step``'s, another dtype, a kernel that is not C-contiguous
+    (NumPy would multiply it transposed), or a product whose split would not give NumPy's bits
+    (``numpy_routines.split_product_is_exact``: one row, for which NumPy calls gemv; a block
+    that OpenBLAS would multiply another way)."""
+    ract = _FORWARD_CODES.get(recurrent_activation)
+    arrays = [a for a in (x, kernel, recurrent_kernel, bias, h0, c0) if a is not None]
+    if activation != "tanh" or ract is None or mask is not None or \
+            recurrent_dropout is not None or not _floats(*arrays) or \
+            not _contiguous(x, kernel, recurrent_kernel):
         return None
-    gemm, tanh = routines
-    ract, k = _FORWARD_CODES[recurrent_activation], _lstm_constants(x.dtype)
-
-    def loop(gates, h, c, act_c):
-        kernels.lstm_forward_sequence(gemm, tanh, gates, bias, recurrent_kernel, h, c, act_c,
-                                      ract, k)
-    return loop
-
-
-def lstm_backward_loop(kernels, x, recurrent_kernel, mask, recurrent_dropout, activation,
-                       recurrent_activation):
-    """``rnn_loops.lstm_backward``'s ``time_loop``, ``loop(dz, dy, gates, c, act_c, recurrent_t,
-    dh, dh_next, dc, dc_prev) -> (dh0, dc0)`` (``accel_kernels.lstm_backward_sequence``), or
-    None (as ``lstm_forward_loop``; the activations of ``lstm_backward_step``)."""
-    routines = _sequence_routines(x, recurrent_kernel, mask, recurrent_dropout)
-    if routines is None:
+    routines = numpy_routines.find(x.dtype)
+    steps, batch, features = x.shape
+    units = h0.shape[-1]
+    width = 4 * units
+    parts = routines and _split_parts(kernels, batch)
+    plan = parts and _step_product_plan(x.dtype, batch, width, units, parts)
+    if plan is None or not numpy_routines.split_product_is_exact(
+            x.dtype, False, False, steps * batch, width, features, parts, 1):
         return None
-    gemm = routines[0]
-    act, ract = _ACTIVATION_CODES[activation], _ACTIVATION_CODES[recurrent_activation]
-    k = _lstm_constants(x.dtype)
+    gates = numpy.empty((steps, batch, width), x.dtype)
+    h, c = numpy.empty((2, steps + 1, batch, units), x.dtype)
+    h[0], c[0] = h0, c0
+    act_c = numpy.empty((steps, batch, units), x.dtype)
+    with blas_threads.single_threaded():
+        kernels.lstm_forward_split(*routines, x, kernel, bias, recurrent_kernel, gates, h, c,
+                                   act_c, ract, _lstm_constants(x.dtype), parts, plan)
+    return h, c, (gates, act_c, h)
 
-    def loop(dz, dy, gates, c, act_c, recurrent_t, dh, dh_next, dc, dc_prev):
-        return kernels.lstm_backward_sequence(gemm, dz, dy, gates, c, act_c, recurrent_t, dh,
-                                              dh_next, dc, dc_prev, act, ract, k)
-    return loop
+
+def lstm_backward_pass(kernels, dy, dh_last, dc_last, x, kernel, recurrent_kernel, use_bias, h,
+                       c, saved, mask, recurrent_dropout, activation, recurrent_activation,
+                       input_gradient):
+    """``rnn_loops.lstm_backward``'s gradients from one compiled pass split over the cores
+    (``accel_lstm.lstm_backward_split``), or None (as ``lstm_forward_pass``; any activations
+    ``lstm_backward_step`` takes)."""
+    gates, act_c, fed = saved
+    act, ract = _ACTIVATION_CODES.get(activation), _ACTIVATION_CODES.get(recurrent_activation)
+    arrays = [a for a in (dy, dh_last, dc_last, x, kernel, recurrent_kernel, h, c, gates, act_c)
+              if a is not None]
+    if act is None or ract is None or mask is not None or recurrent_dropout is not None or \
+            not _floats(*arrays) or not _contiguous(x, kernel, h, c, gates, act_c):
+        return None
+    routines = numpy_routines.find(x.dtype)
+    steps, batch, features = x.shape
+    units = h.shape[-1]
+    width, rows = 4 * units, steps * batch
+    parts = routines and _split_parts(kernels, batch)
+    plan = parts and _step_product_plan(x.dtype, batch, units, width, parts)
+    exact = numpy_routines.split_product_is_exact
+    if plan is None or not (
+            exact(x.dtype, True, False, features, width, rows, 1, parts)
+            and exact(x.dtype, True, False, units, width, rows, 1, parts)
+            and (not input_gradient or exact(x.dtype, False, True, rows, features, width,
+                                             parts, 1))):
+        return None
+    dtype = x.dtype
+    dz = numpy.empty(gates.shape, dtype)
+    dh = numpy.zeros((batch, units), dtype)  # as rnn_loops's _StateGradient adds them
+    if dh_last is not None:
+        dh += dh_last
+    if dy is not None:
+        dh += dy[-1]
+    dc = numpy.zeros((batch, units), dtype) if dc_last is None else \
+        numpy.array(dc_last, dtype=dtype, order="C")
+    dh_next, dc_prev = numpy.empty((2, batch, units), dtype)
+    dkernel, drecurrent = numpy.empty((features, width), dtype), numpy.empty((units, width), dtype)
+    dx = numpy.empty((rows, features), dtype) if input_gradient else None
+    with blas_threads.single_threaded():
+        kernels.lstm_backward_split(routines[0], dz, dy, gates, c, act_c,
+                                    numpy.ascontiguousarray(recurrent_kernel.T), dh, dh_next, dc,
+                                    dc_prev, act, ract, _lstm_constants(dtype), parts, plan,
+                                    x.reshape(rows, features), fed[:steps].reshape(rows, units),
+                                    kernel, dkernel, drecurrent, dx)
+    if steps % 2:
+        dh, dc = dh_next, dc_prev
+    dbias = dz.reshape(rows, width).sum(axis=0) if use_bias else None
+    return (None if dx is None else dx.reshape(steps, batch, features), dkernel, drecurrent,
+            dbias, dh, dc)
 
 
 def optimizer_step(kernels, name, weight, grad, slots, hyper):

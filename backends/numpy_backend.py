@@ -376,7 +376,9 @@ class NumpyBackend:
         if self.xp is not numpy:
             return loop(self, *args, **kwargs)
         with blas_threads.single_threaded_when_busy():  # see blas_threads
-            return loop(self, *args, **kwargs)
+            result = loop(self, *args, **kwargs)
+        blas_threads.note_threaded_products()  # their spinning workers are the loops' own
+        return result
 
     def _compiled_step(self, resolve, arrays, activation, recurrent_activation, **options):
         """The CPU extra's step function for a whole sequence of ``arrays`` (their dtype), or
@@ -389,30 +391,34 @@ class NumpyBackend:
 
     def lstm_forward(self, x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_dropout,
                      activation, recurrent_activation):
+        done = self.accel and numpy_accel.lstm_forward_pass(
+            self.accel, x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_dropout,
+            activation, recurrent_activation)
+        if done:
+            return done
         # the compiled step adds the bias itself (one pass over memory less)
         step = self._compiled_step(numpy_accel.lstm_forward_step,
                                    (x, kernel, recurrent_kernel, bias, h0, c0), activation,
                                    recurrent_activation, bias=bias)
-        loop = step and numpy_accel.lstm_forward_loop(self.accel, x, recurrent_kernel, bias,
-                                                      mask, recurrent_dropout, activation,
-                                                      recurrent_activation)
         return self._time_loop(rnn_loops.lstm_forward, x, kernel, recurrent_kernel,
                                None if step else bias, h0, c0, mask, recurrent_dropout,
-                               activation, recurrent_activation, step=step, time_loop=loop)
+                               activation, recurrent_activation, step=step)
 
     def lstm_backward(self, dy, dh_last, dc_last, x, kernel, recurrent_kernel, use_bias, h, c,
                       saved, mask, recurrent_dropout, activation, recurrent_activation,
                       input_gradient=True):
+        done = self.accel and numpy_accel.lstm_backward_pass(
+            self.accel, dy, dh_last, dc_last, x, kernel, recurrent_kernel, use_bias, h, c, saved,
+            mask, recurrent_dropout, activation, recurrent_activation, input_gradient)
+        if done:
+            return done
         step = self._compiled_step(numpy_accel.lstm_backward_step,
                                    (dy, dh_last, dc_last, x, kernel, recurrent_kernel, h, c,
                                     saved[0], saved[1]), activation, recurrent_activation)
-        loop = step and numpy_accel.lstm_backward_loop(self.accel, x, recurrent_kernel, mask,
-                                                       recurrent_dropout, activation,
-                                                       recurrent_activation)
         return self._time_loop(rnn_loops.lstm_backward, dy, dh_last, dc_last, x, kernel,
                                recurrent_kernel, use_bias, h, c, saved, mask,
                                recurrent_dropout, activation, recurrent_activation,
-                               input_gradient, step=step, time_loop=loop)
+                               input_gradient, step=step)
 
     def gru_forward(self, *args):
         return self._time_loop(rnn_loops.gru_forward, *args)

@@ -23,7 +23,7 @@ import numpy
 
 from . import blas_threads
 
-ROW_MAJOR, NO_TRANSPOSE = 101, 111  # the CBLAS enum values the kernels pass
+ROW_MAJOR, NO_TRANSPOSE, TRANSPOSE = 101, 111, 112  # the CBLAS enum values the kernels pass
 _VOID_P, _INT, _INT64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_int64
 _GEMM_SYMBOLS = {numpy.dtype("float32"): ("scipy_cblas_sgemm64_", ctypes.c_float),
                  numpy.dtype("float64"): ("scipy_cblas_dgemm64_", ctypes.c_double)}
@@ -93,6 +93,78 @@ def _unary_loop(ufunc, dtype):
     return loop if numpy.array_equal(y, want) and numpy.array_equal(numpy.signbit(y),
                                                                     numpy.signbit(want)) \
         else None
+
+
+# OpenBLAS multiplies products of at most this many multiply-adds (m*n*k) with small-matrix
+# kernels that skip packing the operands (AVX-512 builds; elsewhere a block is a plain call)
+SMALL_PRODUCT = 1_000_000
+
+
+def small_product_blocks(rows, columns, inner):
+    """Into how many column blocks to cut a ``(rows, inner) @ (inner, columns)`` product so that
+    each block is a small-matrix product, or None where even one column is not."""
+    if rows * inner > SMALL_PRODUCT:
+        return None
+    blocks = 1
+    while rows * -(-columns // blocks) * inner > SMALL_PRODUCT:
+        blocks *= 2
+    return blocks
+
+
+def _bounds(part, parts, size):
+    """As accel_lstm.part_bounds."""
+    chunk = -(-size // parts)
+    start = min(size, part * chunk)
+    return start, min(size, start + chunk)
+
+
+_exact = {}
+
+
+def split_product_is_exact(dtype, transpose_a, transpose_b, m, n, k, row_parts, column_parts,
+                           inner_parts=1):
+    """Whether the ``(m, n)`` product ``op(A) @ op(B)`` computed as ``row_parts`` x
+    ``column_parts`` blocks, each by ``inner_parts`` gemm calls over consecutive parts of the
+    inner dimension (the first writing the block, the others adding to it), as the LSTM's split
+    passes compute it, gives the bits of NumPy's one ``numpy.matmul`` call, on random data of
+    those shapes (once per arguments). ``op`` transposes an operand stored C-contiguous the
+    other way round, as ``matmul`` does with a ``.T`` view (``inner_parts`` 1 then). Blocks that
+    OpenBLAS multiplies another way than the whole (its small-matrix kernels, another cut of
+    the inner dimension) can round differently: such a split is refused."""
+    dtype = numpy.dtype(dtype)
+    key = (dtype, transpose_a, transpose_b, m, n, k, row_parts, column_parts, inner_parts)
+    if key not in _exact:
+        _exact[key] = _split_product_is_exact(*key)
+        blas_threads.note_threaded_products()  # NumPy's product above: its workers spin
+    return _exact[key]
+
+
+def _split_product_is_exact(dtype, transpose_a, transpose_b, m, n, k, row_parts, column_parts,
+                            inner_parts):
+    found = find(dtype)
+    if found is None:
+        return False
+    gemm = found[0]
+    a = _test_data(dtype, *((k, m) if transpose_a else (m, k)), 3)
+    b = _test_data(dtype, *((n, k) if transpose_b else (k, n)), 4)
+    want = numpy.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+    got = numpy.full((m, n), numpy.nan, dtype)
+    size = dtype.itemsize
+    for row_part in range(row_parts):
+        r0, r1 = _bounds(row_part, row_parts, m)
+        for column_part in range(column_parts):
+            c0, c1 = _bounds(column_part, column_parts, n)
+            if r1 == r0 or c1 == c0:
+                continue
+            for inner_part in range(inner_parts):
+                k0, k1 = _bounds(inner_part, inner_parts, k)
+                a_at = a.ctypes.data + size * (k0 * m + r0 if transpose_a else r0 * k + k0)
+                b_at = b.ctypes.data + size * (c0 * k + k0 if transpose_b else k0 * n + c0)
+                gemm(ROW_MAJOR, TRANSPOSE if transpose_a else NO_TRANSPOSE,
+                     TRANSPOSE if transpose_b else NO_TRANSPOSE, r1 - r0, c1 - c0, k1 - k0, 1.0,
+                     a_at, m if transpose_a else k, b_at, k if transpose_b else n,
+                     0.0 if inner_part == 0 else 1.0, got.ctypes.data + size * (r0 * n + c0), n)
+    return bool(numpy.array_equal(got, want))
 
 
 _found = {}

@@ -85,13 +85,11 @@ def _mask_at(mask, t):
 # --- LSTM ------------------------------------------------------------------------------------
 
 def lstm_forward(backend, x, kernel, recurrent_kernel, bias, h0, c0, mask, recurrent_dropout,
-                 activation, recurrent_activation, step=None, time_loop=None):
+                 activation, recurrent_activation, step=None):
     """``(H, C, saved)``; ``saved`` is what ``lstm_backward`` needs besides H and C. ``step``:
     a function with ``backend.lstm_step_forward``'s contract to call instead (a backend's
     choice made once for the sequence; a step that adds the bias to ``xw`` itself comes with
-    ``bias`` None). ``time_loop``: a backend's loop over all the steps in one call, for a
-    sequence without mask or recurrent dropout, ``time_loop(gates, h, c, act_c)`` (it adds
-    the bias, as such a step)."""
+    ``bias`` None)."""
     xp = backend.xp
     step = step or backend.lstm_step_forward
     steps, batch = x.shape[:2]
@@ -99,9 +97,6 @@ def lstm_forward(backend, x, kernel, recurrent_kernel, bias, h0, c0, mask, recur
     h, c = _states(xp, h0, steps), _states(xp, c0, steps)
     act_c = xp.empty((steps,) + h0.shape, dtype=h0.dtype)
     fed = _dropped(xp, h, recurrent_dropout)
-    if time_loop is not None:
-        time_loop(gates, h, c, act_c)
-        return h, c, (gates, act_c, fed)
     hu = xp.empty((batch, recurrent_kernel.shape[1]), dtype=h0.dtype)
     for t in range(steps):
         xp.matmul(_feed(xp, h, fed, t, recurrent_dropout), recurrent_kernel, out=hu)
@@ -112,11 +107,9 @@ def lstm_forward(backend, x, kernel, recurrent_kernel, bias, h0, c0, mask, recur
 
 def lstm_backward(backend, dy, dh_last, dc_last, x, kernel, recurrent_kernel, use_bias, h, c,
                   saved, mask, recurrent_dropout, activation, recurrent_activation,
-                  input_gradient=True, step=None, time_loop=None):
+                  input_gradient=True, step=None):
     """``(dx, dkernel, drecurrent_kernel, dbias, dh0, dc0)``; ``step`` as ``lstm_forward``'s,
-    for ``backend.lstm_step_backward``; ``time_loop`` as ``lstm_forward``'s, ``time_loop(dz,
-    dy, gates, c, act_c, recurrent_t, dh, dh_next, dc, dc_prev) -> (dh0, dc0)`` where ``dh``,
-    ``dc`` are the gradients w.r.t. the last states and ``dh_next``, ``dc_prev`` scratch."""
+    for ``backend.lstm_step_backward``."""
     xp = backend.xp
     step = step or backend.lstm_step_backward
     gates, act_c, fed = saved
@@ -128,21 +121,16 @@ def lstm_backward(backend, dy, dh_last, dc_last, x, kernel, recurrent_kernel, us
     dc_prev = xp.empty(shape, dtype=dtype)
     carry = None if mask is None else xp.empty(shape, dtype=dtype)
     recurrent_t = xp.ascontiguousarray(recurrent_kernel.T)  # OpenBLAS: ~1.5x faster per step
-    if time_loop is not None:
-        dh0, dc = time_loop(dz, dy, gates, c, act_c, recurrent_t, dh.current, dh.next, dc,
-                            dc_prev)
-    else:
-        for t in range(steps - 1, -1, -1):
-            step(dh.current, dc, gates[t], c[t], act_c[t], _mask_at(mask, t), dz[t], carry,
-                 dc_prev, activation, recurrent_activation)
-            xp.matmul(dz[t], recurrent_t, out=dh.next)
-            dh.step(t, recurrent_dropout, carry)
-            dc, dc_prev = dc_prev, dc
-        dh0 = dh.current
+    for t in range(steps - 1, -1, -1):
+        step(dh.current, dc, gates[t], c[t], act_c[t], _mask_at(mask, t), dz[t], carry, dc_prev,
+             activation, recurrent_activation)
+        xp.matmul(dz[t], recurrent_t, out=dh.next)
+        dh.step(t, recurrent_dropout, carry)
+        dc, dc_prev = dc_prev, dc
     dx, dkernel, dbias = _projection_backward(xp, x, kernel, dz, use_bias, input_gradient)
     u4 = dz.shape[-1]
     drecurrent = xp.matmul(fed[:steps].reshape(-1, shape[-1]).T, dz.reshape(-1, u4))
-    return dx, dkernel, drecurrent, dbias, dh0, dc
+    return dx, dkernel, drecurrent, dbias, dh.current, dc
 
 
 # --- GRU -------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """Where imdb_lstm's CPU training step goes, in gkeras and in PyTorch.
 
 gkeras: one-epoch fits with timers around the backend's LSTM passes, table gradient and
-optimizer updates, and inside the LSTM around every matrix product (by shape) and every
-compiled gate step or compiled time loop (which holds the per-step products and gate steps;
-``--python-loops`` turns the time loops off, so those are timed one by one); the rest of the
-step is the layers, losses and Python around them.
+optimizer updates. With the CPU extra each LSTM pass is one compiled call split over the cores
+(its products and gate steps inside it); ``--python-loops`` turns those off, so that the
+per-step path runs and every matrix product (by shape) and compiled gate step is timed. The
+rest of the step is the layers, losses and Python around them.
 During the fits the backend's ``xp`` is a timing proxy of NumPy, so the loops skip the
 busy-machine check of ``blas_threads`` (they keep OpenBLAS's threads, as on a quiet machine)
 and ``take_backward`` its index check; the timers' own cost (a wrapper call and two clock
@@ -70,16 +70,16 @@ def gkeras_breakdown(fits, steps, python_loops):
         resolve = getattr(numpy_accel, name)
 
         def resolve_timed(*args, **kwargs):
-            step = None if python_loops and name.endswith("_loop") else resolve(*args, **kwargs)
-            return step and timer.wrap(f"  {name}: {kinds[name]}", step)
+            step = resolve(*args, **kwargs)
+            return step and timer.wrap(f"  {name}: the compiled gate steps", step)
         return resolve_timed
 
-    kinds = {"lstm_forward_step": "the compiled gate steps",
-             "lstm_backward_step": "the compiled gate steps",
-             "lstm_forward_loop": "the compiled time loop", "lstm_backward_loop":
-             "the compiled time loop"}
-    for name in kinds:
+    for name in ("lstm_forward_step", "lstm_backward_step"):
         setattr(numpy_accel, name, timed_steps(name))
+    for name in ("lstm_forward_pass", "lstm_backward_pass"):
+        split = getattr(numpy_accel, name)
+        setattr(numpy_accel, name, (lambda *args: None) if python_loops else
+                timer.wrap(f"  {name}: the compiled split pass (or None)", split))
 
     batch = BATCH["lstm"]
     x, y = make_data("lstm", batch * steps)

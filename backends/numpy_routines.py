@@ -1,21 +1,27 @@
-"""NumPy's own compiled routines as C function pointers, for the CPU extra's compiled time
-loops (``accel_kernels.lstm_forward_sequence`` / ``lstm_backward_sequence``): the BLAS gemm that
-``numpy.matmul`` calls for a product of two C-contiguous matrices, and ``numpy.tanh``'s inner
-loop.
+"""NumPy's own compiled routines as C function pointers, for the CPU extra's split LSTM passes
+(``accel_lstm.lstm_forward_split`` / ``lstm_backward_split``): the BLAS gemm that
+``numpy.matmul`` calls, and ``numpy.tanh``'s inner loop; and the check that a product cut into
+blocks, one gemm call each, gives the bits of NumPy's one call.
 
-Why NumPy's and not a kernel's own: the loops must give the per-step path's results bit for
+Why NumPy's and not a kernel's own: the passes must give the per-step path's results bit for
 bit, and NumPy picks its tanh at import for the CPU it runs on (SIMD code on AVX2 / AVX-512,
 libm elsewhere), so a kernel's own tanh differs in the last bits. Calling the very routines
-NumPy calls, from one compiled loop, removes the Python calls between them (six per LSTM step),
-not a rounding.
+NumPy calls, from compiled code, removes the Python calls between them (six per LSTM step) and
+lets each thread run its rows through time, not a rounding.
 
 How they are found: the gemm as the symbols of the scipy-openblas64 library that NumPy's wheels
 link (``scipy_cblas_sgemm64_``, 64-bit integers) in the loaded OpenBLAS; the tanh loop from the
 ufunc's ``functions`` table (the ``PyUFuncObject`` struct of NumPy's C API, read through ctypes
 after its name, type count, type codes and loop data are checked). Each routine is then run on
 test data and compared with NumPy's own call. Where one cannot be found or disagrees (another
-BLAS, another struct layout), ``find`` returns None and the loops stay in Python, as without
-the extra.
+BLAS, another struct layout), ``find`` returns None and the LSTM runs its per-step path, as
+without the extra.
+
+Why products are checked, not assumed: OpenBLAS multiplies small products (``SMALL_PRODUCT``)
+with other kernels than large ones, and cuts long inner dimensions into parts it sums in turn;
+a block of a product can therefore round differently from the same entries of the whole (seen
+here: a (41, 300, 37) product cut in 3 x 2 blocks). ``split_product_is_exact`` compares a cut
+with NumPy's call on random data of the real shapes, once per shape.
 """
 import ctypes
 

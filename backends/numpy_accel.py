@@ -249,8 +249,8 @@ def _split_parts(kernels, batch):
     while other processes leave the cores alone (blas_threads.machine_is_quiet), else one;
     None while other layers' products keep OpenBLAS's workers spinning
     (blas_threads.cores_free_of_workers): the split would share the cores with them, and the
-    per-step path, which runs its products on those workers, is faster then (measured: 37 vs
-    29 ms a step with a Dense(512) on the LSTM's outputs)."""
+    per-step path, which runs its products on those workers, is faster then (37 vs 29 ms a
+    step with a Dense(512) on the LSTM's outputs: bench/bench_lstm_passes.py)."""
     if not blas_threads.cores_free_of_workers():
         return None
     if not blas_threads.machine_is_quiet():

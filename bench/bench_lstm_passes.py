@@ -3,10 +3,13 @@ steps, against the same step kernels called from a Python time loop, in the same
 one-epoch fits alternating between the two (this VM's slow spells fall on both).
 
     python bench/bench_lstm_passes.py [--repeats 8] [--steps 60] [--dense-on-outputs]
+                                      [--no-guard]
 
 ``--dense-on-outputs``: imdb_lstm with ``return_sequences=True`` and a Dense(512, relu) on
 every step's output before the classifier, whose products run on OpenBLAS's threads: the
 passes then see its workers spinning and keep to the per-step path (both rows should match).
+``--no-guard``: the split passes run even then (``blas_threads.cores_free_of_workers`` always
+True), to see what the guard avoids.
 
 Prints, per path, the median over the fits of the mean training step and of the mean time in
 the backend's LSTM forward and backward passes (ms), then each fit's step.
@@ -26,9 +29,13 @@ def main():
     parser.add_argument("--repeats", type=int, default=8)
     parser.add_argument("--steps", type=int, default=60, help="steps per fit")
     parser.add_argument("--dense-on-outputs", action="store_true")
+    parser.add_argument("--no-guard", action="store_true")
     args = parser.parse_args()
     import gkeras
     from gkeras import layers
+    from gkeras.backends import blas_threads
+    if args.no_guard:
+        blas_threads.cores_free_of_workers = lambda: True
     from gkeras.backends import numpy_accel
     from gkeras.backends.numpy_backend import NumpyBackend
     from bench_train import BATCH, keras_model, make_data

@@ -125,6 +125,9 @@ def _bounds(part, parts, size):
 
 
 _exact = {}
+# a check needs random operands as large as the product's: beyond this many elements (128 MiB
+# of float32) the cut is not checked, and not taken
+CHECK_LIMIT = 1 << 25
 
 
 def split_product_is_exact(dtype, transpose_a, transpose_b, m, n, k, row_parts, column_parts,
@@ -136,8 +139,11 @@ def split_product_is_exact(dtype, transpose_a, transpose_b, m, n, k, row_parts, 
     those shapes (once per arguments). ``op`` transposes an operand stored C-contiguous the
     other way round, as ``matmul`` does with a ``.T`` view (``inner_parts`` 1 then). Blocks that
     OpenBLAS multiplies another way than the whole (its small-matrix kernels, another cut of
-    the inner dimension) can round differently: such a split is refused."""
+    the inner dimension) can round differently: such a split is refused, as is any product
+    with more than ``CHECK_LIMIT`` elements in its operands and result."""
     dtype = numpy.dtype(dtype)
+    if m * k + k * n + m * n > CHECK_LIMIT:
+        return False
     key = (dtype, transpose_a, transpose_b, m, n, k, row_parts, column_parts, inner_parts)
     if key not in _exact:
         _exact[key] = _split_product_is_exact(*key)

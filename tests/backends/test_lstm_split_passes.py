@@ -82,6 +82,12 @@ def test_a_split_that_computes_other_bits_is_refused_and_remembered(monkeypatch)
     assert len(calls) == 4  # the answer was kept
 
 
+def test_products_too_large_to_check_cheaply_are_not_split(monkeypatch):
+    monkeypatch.setattr(numpy_routines, "CHECK_LIMIT", 2560 * 128 + 128 * 512 + 2560 * 512 - 1)
+    assert not numpy_routines.split_product_is_exact("float32", False, False, 2560, 512, 128,
+                                                     2, 1)
+
+
 def test_small_product_blocks_keep_each_block_within_the_small_kernels():
     for rows, columns, inner in [(16, 512, 128), (32, 128, 256), (1, 7, 3), (9, 5000, 100)]:
         blocks = numpy_routines.small_product_blocks(rows, columns, inner)

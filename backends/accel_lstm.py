@@ -211,12 +211,14 @@ def _product(gemm, a, b, c, columns, plan, one, zero):
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def lstm_forward_split(gemm, tanh, x, kernel, bias, recurrent_kernel, gates, h, c, act_c, ract,
-                       k, parts, plan):
-    """rnn_loops.lstm_forward (no mask, no recurrent dropout) over ``parts`` threads: the input
-    projection ``x @ kernel`` into ``gates`` by rows, then the time loop by batch rows, each
-    step's ``h[t] @ recurrent_kernel`` by ``_product``'s ``plan`` and the forward step's
+                       k, parts, plan, dropout, fed):
+    """rnn_loops.lstm_forward (no mask) over ``parts`` threads: the input projection ``x @
+    kernel`` into ``gates`` by rows, then the time loop by batch rows, each step's product of
+    the state with ``recurrent_kernel`` by ``_product``'s ``plan`` and the forward step's
     kernels around NumPy's own tanh loop, as numpy_accel.lstm_forward_step runs them (``x``
-    ``(T, B, D)``; ``h``, ``c`` hold the initial states in row 0; every array C-contiguous)."""
+    ``(T, B, D)``; ``h``, ``c`` hold the initial states in row 0; every array C-contiguous).
+    ``dropout``: the recurrent dropout's ``(B, u)`` scale, the state times it written to
+    ``fed[t]`` and multiplied instead; None: ``fed`` is not used."""
     steps, batch, features = x.shape
     width = kernel.shape[1]
     units = width // 4
@@ -233,7 +235,13 @@ def lstm_forward_split(gemm, tanh, x, kernel, bias, recurrent_kernel, gates, h, 
         call = numpy_empty(5, numpy_intp)
         for t in range(steps if r1 > r0 else 0):
             g, a = gates[t, r0:r1], act_c[t, r0:r1]
-            _product(gemm, h[t, r0:r1], recurrent_kernel, hu, width, plan, k[0], k[2])
+            state = h[t, r0:r1]
+            if dropout is not None:
+                state = fed[t, r0:r1]
+                for r in range(r1 - r0):
+                    for j in range(units):
+                        state[r, j] = h[t, r0 + r, j] * dropout[r0 + r, j]
+            _product(gemm, state, recurrent_kernel, hu, width, plan, k[0], k[2])
             lstm_gates_forward(g, bias, hu, a, ract, k)
             if ract == 2:
                 _numpy_unary(tanh, a, a, call)
@@ -247,10 +255,11 @@ def lstm_forward_split(gemm, tanh, x, kernel, bias, recurrent_kernel, gates, h, 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def lstm_backward_split(gemm, dz, dy, gates, c, act_c, recurrent_t, dh, dh_next, dc, dc_prev,
-                        act, ract, k, parts, plan, x, fed, kernel, dkernel, drecurrent, dx):
-    """rnn_loops.lstm_backward (no mask, no recurrent dropout) over ``parts`` threads: the time
-    loop by batch rows (the step kernel, ``dz[t] @ recurrent_t`` by ``_product``'s ``plan``,
-    ``+ dy[t - 1]``; ``dy`` None:
+                        act, ract, k, parts, plan, dropout, x, fed, kernel, dkernel, drecurrent,
+                        dx):
+    """rnn_loops.lstm_backward (no mask) over ``parts`` threads: the time loop by batch rows
+    (the step kernel, ``dz[t] @ recurrent_t`` by ``_product``'s ``plan``, times ``dropout``
+    unless None, ``+ dy[t - 1]``; ``dy`` None:
     only the last output was used), then ``dkernel = x^T dz`` and ``drecurrent = fed^T dz`` by
     columns and ``dx = dz @ kernel^T`` by rows (``dx`` None: no input gradient). On entry
     ``dh``, ``dc`` hold the gradients w.r.t. the last states and ``dh_next``, ``dc_prev`` are
@@ -269,6 +278,10 @@ def lstm_backward_split(gemm, dz, dy, gates, c, act_c, recurrent_t, dh, dh_next,
             lstm_step_backward(current, cell, gates[t, r0:r1], c[t, r0:r1], act_c[t, r0:r1],
                                dz[t, r0:r1], cell_prev, act, ract, k)
             _product(gemm, dz[t, r0:r1], recurrent_t, following, units, plan, k[0], k[2])
+            if dropout is not None:
+                for r in range(r1 - r0):
+                    for j in range(units):
+                        following[r, j] *= dropout[r0 + r, j]
             if dy is not None and t > 0:
                 for r in range(r1 - r0):
                     for j in range(units):

@@ -23,8 +23,7 @@ expressions only -- pooling, col2im and the gate step's blocks need indexing it 
 express -- and on the one pass it can express, the ReLU backward, it was 3-7x slower than
 NumPy. The LSTM's forward step leaves its two tanh to NumPy: NumPy's tanh is SIMD-vectorized,
 numba's a scalar libm call (4.6-11x slower), so the step is three kernels around them. Without
-mask or recurrent dropout the LSTM's whole forward and backward passes are one compiled call
-each, split over the cores by batch rows, running NumPy's own gemm and tanh loop between those
+a mask the LSTM's whole forward and backward passes are one compiled call each, split over the cores by batch rows, running NumPy's own gemm and tanh loop between those
 kernels (``numpy_routines``): no Python call per step, and no thread waits for another within
 the time loop.
 """
@@ -284,16 +283,17 @@ def _contiguous(*arrays):
 def lstm_forward_pass(kernels, x, kernel, recurrent_kernel, bias, h0, c0, mask,
                       recurrent_dropout, activation, recurrent_activation):
     """``rnn_loops.lstm_forward``'s ``(H, C, saved)`` from one compiled pass split over the
-    cores (``accel_lstm.lstm_forward_split``), or None: a mask or recurrent dropout, other
-    activations than ``lstm_forward_step``'s, another dtype, a kernel that is not C-contiguous
-    (NumPy would multiply it transposed), or a product whose split would not give NumPy's bits
+    cores (``accel_lstm.lstm_forward_split``), or None: a mask, other activations than
+    ``lstm_forward_step``'s, another dtype, a kernel that is not C-contiguous (NumPy would
+    multiply it transposed), or a product whose split would not give NumPy's bits
     (``numpy_routines.split_product_is_exact``: one row, for which NumPy calls gemv; a block
     that OpenBLAS would multiply another way)."""
     ract = _FORWARD_CODES.get(recurrent_activation)
-    arrays = [a for a in (x, kernel, recurrent_kernel, bias, h0, c0) if a is not None]
-    if activation != "tanh" or ract is None or mask is not None or \
-            recurrent_dropout is not None or not _floats(*arrays) or \
-            not _contiguous(x, kernel, recurrent_kernel):
+    arrays = [a for a in (x, kernel, recurrent_kernel, bias, h0, c0, recurrent_dropout)
+              if a is not None]
+    if activation != "tanh" or ract is None or mask is not None or not _floats(*arrays) or \
+            not _contiguous(x, kernel, recurrent_kernel) or \
+            (recurrent_dropout is not None and not _contiguous(recurrent_dropout)):
         return None
     routines = numpy_routines.find(x.dtype)
     steps, batch, features = x.shape
@@ -308,10 +308,13 @@ def lstm_forward_pass(kernels, x, kernel, recurrent_kernel, bias, h0, c0, mask,
     h, c = numpy.empty((2, steps + 1, batch, units), x.dtype)
     h[0], c[0] = h0, c0
     act_c = numpy.empty((steps, batch, units), x.dtype)
+    # the state fed to the recurrent products, as rnn_loops keeps it
+    fed = h if recurrent_dropout is None else numpy.empty((steps, batch, units), x.dtype)
     with blas_threads.single_threaded():
         kernels.lstm_forward_split(*routines, x, kernel, bias, recurrent_kernel, gates, h, c,
-                                   act_c, ract, _lstm_constants(x.dtype), parts, plan)
-    return h, c, (gates, act_c, h)
+                                   act_c, ract, _lstm_constants(x.dtype), parts, plan,
+                                   recurrent_dropout, fed)
+    return h, c, (gates, act_c, fed)
 
 
 def lstm_backward_pass(kernels, dy, dh_last, dc_last, x, kernel, recurrent_kernel, use_bias, h,
@@ -322,10 +325,11 @@ def lstm_backward_pass(kernels, dy, dh_last, dc_last, x, kernel, recurrent_kerne
     ``lstm_backward_step`` takes)."""
     gates, act_c, fed = saved
     act, ract = _ACTIVATION_CODES.get(activation), _ACTIVATION_CODES.get(recurrent_activation)
-    arrays = [a for a in (dy, dh_last, dc_last, x, kernel, recurrent_kernel, h, c, gates, act_c)
-              if a is not None]
-    if act is None or ract is None or mask is not None or recurrent_dropout is not None or \
-            not _floats(*arrays) or not _contiguous(x, kernel, h, c, gates, act_c):
+    arrays = [a for a in (dy, dh_last, dc_last, x, kernel, recurrent_kernel, h, c, gates, act_c,
+                          recurrent_dropout) if a is not None]
+    if act is None or ract is None or mask is not None or not _floats(*arrays) or \
+            not _contiguous(x, kernel, h, c, gates, act_c, fed) or \
+            (recurrent_dropout is not None and not _contiguous(recurrent_dropout)):
         return None
     routines = numpy_routines.find(x.dtype)
     steps, batch, features = x.shape
@@ -356,7 +360,8 @@ def lstm_backward_pass(kernels, dy, dh_last, dc_last, x, kernel, recurrent_kerne
         kernels.lstm_backward_split(routines[0], dz, dy, gates, c, act_c,
                                     numpy.ascontiguousarray(recurrent_kernel.T), dh, dh_next, dc,
                                     dc_prev, act, ract, _lstm_constants(dtype), parts, plan,
-                                    x.reshape(rows, features), fed[:steps].reshape(rows, units),
+                                    recurrent_dropout, x.reshape(rows, features),
+                                    fed[:steps].reshape(rows, units),
                                     kernel, dkernel, drecurrent, dx)
     if steps % 2:
         dh, dc = dh_next, dc_prev

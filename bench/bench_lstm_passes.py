@@ -3,12 +3,13 @@ steps, against the same step kernels called from a Python time loop, in the same
 one-epoch fits alternating between the two (this VM's slow spells fall on both).
 
     python bench/bench_lstm_passes.py [--repeats 8] [--steps 60] [--dense-on-outputs]
-                                      [--no-guard]
+                                      [--no-guard] [--dropout]
 
 ``--dense-on-outputs``: imdb_lstm with ``return_sequences=True`` and a Dense(512, relu) on
 every step's output before the classifier, whose products run on OpenBLAS's threads: the
 passes then see its workers spinning and keep to the per-step path (both rows should match).
-``--no-guard``: the split passes run even then (``blas_threads.cores_free_of_workers`` always
+``--dropout``: the LSTM with ``dropout=0.2, recurrent_dropout=0.2``, as in Keras's own
+imdb_lstm example. ``--no-guard``: the split passes run even then (``blas_threads.cores_free_of_workers`` always
 True), to see what the guard avoids.
 
 Prints, per path, the median over the fits of the mean training step and of the mean time in
@@ -30,6 +31,7 @@ def main():
     parser.add_argument("--steps", type=int, default=60, help="steps per fit")
     parser.add_argument("--dense-on-outputs", action="store_true")
     parser.add_argument("--no-guard", action="store_true")
+    parser.add_argument("--dropout", action="store_true")
     args = parser.parse_args()
     import gkeras
     from gkeras import layers
@@ -56,11 +58,13 @@ def main():
     batch = BATCH["lstm"]
     x, y = make_data("lstm", batch * args.steps)
     model = keras_model(gkeras, "lstm")
-    if args.dense_on_outputs:
-        model = gkeras.Sequential([
-            layers.Input((x.shape[1],)), layers.Embedding(20000, 128),
-            layers.LSTM(128, return_sequences=True), layers.Dense(512, activation="relu"),
-            layers.Flatten(), layers.Dense(1, activation="sigmoid")])
+    if args.dense_on_outputs or args.dropout:
+        lstm = layers.LSTM(128, return_sequences=args.dense_on_outputs,
+                           **(dict(dropout=0.2, recurrent_dropout=0.2) if args.dropout else {}))
+        head = [layers.Dense(512, activation="relu"), layers.Flatten()] \
+            if args.dense_on_outputs else []
+        model = gkeras.Sequential([layers.Input((x.shape[1],)), layers.Embedding(20000, 128),
+                                   lstm] + head + [layers.Dense(1, activation="sigmoid")])
         model.compile(optimizer="adam", loss="binary_crossentropy")
     model.fit(x[:batch * 5], y[:batch * 5], batch_size=batch, epochs=1, verbose=0)
     results = {name: [] for name in paths}
@@ -79,7 +83,8 @@ def main():
     if not NumpyBackend().accel:
         print("note: the CPU extra is off (numba missing or GKERAS_CPU_ACCEL=0): "
               "both rows ran the NumPy path")
-    name = "imdb_lstm + Dense(512) on the outputs" if args.dense_on_outputs else "imdb_lstm"
+    name = "imdb_lstm" + (" + Dense(512) on the outputs" if args.dense_on_outputs else "") + \
+        (" with dropout 0.2 / recurrent_dropout 0.2" if args.dropout else "")
     print(f"{name}, batch {batch}, {args.steps} steps per fit, median of {args.repeats}:")
     print(f"{'path':22} {'step ms':>8} {'forward':>8} {'backward':>9}  (each fit's step)")
     for name, runs in results.items():

@@ -147,14 +147,17 @@ def _assert_equal_runs(got, want, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("recurrent_activation", ["sigmoid", "hard_sigmoid"])
-@pytest.mark.parametrize("outputs_used,biased", [(False, True), (True, False), (True, True)])
+@pytest.mark.parametrize("outputs_used,biased,dropout", [(False, True, False),
+                                                         (True, False, True),
+                                                         (True, True, False),
+                                                         (False, True, True)])
 @pytest.mark.parametrize("batch,parts", [(2, 2), (9, 2), (9, 4), (5, 1), (3, 5)])
-def test_split_passes_equal_the_numpy_path(batch, parts, outputs_used, biased,
+def test_split_passes_equal_the_numpy_path(batch, parts, outputs_used, biased, dropout,
                                            recurrent_activation, dtype, split_calls,
                                            monkeypatch):
     monkeypatch.setattr(numpy_accel, "_split_parts", lambda kernels, rows: min(parts, rows))
     plain, compiled = _backends()
-    options = dict(outputs_used=outputs_used, biased=biased,
+    options = dict(outputs_used=outputs_used, biased=biased, dropout=dropout,
                    recurrent_activation=recurrent_activation)
     want = _sequence(plain, dtype, batch, **options)
     got = _sequence(compiled, dtype, batch, **options)
@@ -167,10 +170,10 @@ def test_split_passes_equal_the_numpy_path(batch, parts, outputs_used, biased,
 def test_split_passes_with_small_kernel_blocks_and_without_input_gradient(steps, split_calls,
                                                                           monkeypatch):
     """Units enough for the step products to be cut in column blocks and inner parts (the
-    backward's 4u-long sums), and no input gradient."""
+    backward's 4u-long sums), recurrent dropout, and no input gradient."""
     monkeypatch.setattr(numpy_accel, "_split_parts", lambda kernels, rows: 2)
     plain, compiled = _backends()
-    options = dict(steps=steps, features=33, units=96, input_gradient=False)
+    options = dict(steps=steps, features=33, units=96, input_gradient=False, dropout=True)
     want = _sequence(plain, "float32", 40, **options)
     got = _sequence(compiled, "float32", 40, **options)
     assert split_calls == ["lstm_forward_split", "lstm_backward_split"]
@@ -178,11 +181,11 @@ def test_split_passes_with_small_kernel_blocks_and_without_input_gradient(steps,
 
 
 @pytest.mark.parametrize("case,splits", [
-    (dict(masked=True), []), (dict(dropout=True), []),
+    (dict(masked=True), []), (dict(masked=True, dropout=True), []),
     (dict(recurrent_order="F"), ["lstm_backward_split"]),
     (dict(activation="softsign", recurrent_activation="sigmoid"), ["lstm_backward_split"])])
 def test_split_passes_stay_out_where_they_do_not_apply(case, splits, split_calls, monkeypatch):
-    """A mask or recurrent dropout (not in the passes): per-step paths both ways. A
+    """A mask (not in the passes): per-step paths both ways. A
     Fortran-order recurrent kernel (NumPy multiplies it transposed) or an activation without a
     forward kernel: the forward runs per step, the backward still splits (it multiplies by a
     C-contiguous copy of the transposed kernel, as the per-step path). Still NumPy's results."""

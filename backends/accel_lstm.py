@@ -259,9 +259,9 @@ def lstm_backward_split(gemm, dz, dy, gates, c, act_c, recurrent_t, dh, dh_next,
                         dx):
     """rnn_loops.lstm_backward (no mask) over ``parts`` threads: the time loop by batch rows
     (the step kernel, ``dz[t] @ recurrent_t`` by ``_product``'s ``plan``, times ``dropout``
-    unless None, ``+ dy[t - 1]``; ``dy`` None:
-    only the last output was used), then ``dkernel = x^T dz`` and ``drecurrent = fed^T dz`` by
-    columns and ``dx = dz @ kernel^T`` by rows (``dx`` None: no input gradient). On entry
+    unless None, ``+ dy[t - 1]`` unless ``dy`` is None: only the last output was used), then
+    ``dkernel = x^T dz`` and ``drecurrent = fed^T dz`` by columns and ``dx = dz @ kernel^T``
+    by rows (``dx`` None: no input gradient). On entry
     ``dh``, ``dc`` hold the gradients w.r.t. the last states and ``dh_next``, ``dc_prev`` are
     scratch; those w.r.t. the initial states end in ``dh``, ``dc`` after an even number of
     steps, else in ``dh_next``, ``dc_prev`` (``x (T*B, D)`` and ``fed (T*B, u)`` flat; every

@@ -8,6 +8,7 @@ bit for bit.
 import numba
 from numpy import empty as numpy_empty, intp as numpy_intp
 
+from . import numpy_routines
 from .numpy_routines import NO_TRANSPOSE, ROW_MAJOR, TRANSPOSE
 
 _jit = numba.njit(cache=True, nogil=True)
@@ -184,13 +185,7 @@ def _numpy_unary(loop, a, out, call):
 # checked against that call before the pass is chosen (numpy_routines.split_product_is_exact),
 # and the BLAS runs on one thread inside (blas_threads.single_threaded).
 
-@_jit
-def part_bounds(p, parts, size):
-    """``(start, stop)`` of part ``p`` of ``range(size)`` cut into ``parts`` (as
-    numpy_routines's checks cut it)."""
-    chunk = (size + parts - 1) // parts
-    start = min(size, p * chunk)
-    return start, min(size, start + chunk)
+part_bounds = _jit(numpy_routines.part_bounds)
 
 
 @_jit

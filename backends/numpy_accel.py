@@ -32,7 +32,7 @@ import warnings
 
 import numpy
 
-from . import blas_threads, numpy_routines
+from . import blas_threads, numpy_routines, rnn_loops
 
 _FLOATS = (numpy.dtype("float32"), numpy.dtype("float64"))
 MIN_CHANNELS = 8
@@ -346,14 +346,11 @@ def lstm_backward_pass(kernels, dy, dh_last, dc_last, x, kernel, recurrent_kerne
         return None
     dtype = x.dtype
     dz = numpy.empty(gates.shape, dtype)
-    dh = numpy.zeros((batch, units), dtype)  # as rnn_loops's _StateGradient adds them
-    if dh_last is not None:
-        dh += dh_last
-    if dy is not None:
-        dh += dy[-1]
+    state = rnn_loops.StateGradient(numpy, dy, dh_last, (batch, units), dtype)
+    dh, dh_next = state.current, state.next
     dc = numpy.zeros((batch, units), dtype) if dc_last is None else \
         numpy.array(dc_last, dtype=dtype, order="C")
-    dh_next, dc_prev = numpy.empty((2, batch, units), dtype)
+    dc_prev = numpy.empty((batch, units), dtype)
     dkernel, drecurrent = numpy.empty((features, width), dtype), numpy.empty((units, width), dtype)
     dx = numpy.empty((rows, features), dtype) if input_gradient else None
     with blas_threads.single_threaded():

@@ -117,9 +117,11 @@ def small_product_blocks(rows, columns, inner):
     return blocks
 
 
-def _bounds(part, parts, size):
-    """As accel_lstm.part_bounds."""
-    chunk = -(-size // parts)
+def part_bounds(part, parts, size):
+    """``(start, stop)`` of part ``part`` of ``range(size)`` cut into ``parts``: how the
+    checks below and the LSTM's split passes (``accel_lstm``, compiled from this function)
+    cut a product."""
+    chunk = (size + parts - 1) // parts
     start = min(size, part * chunk)
     return start, min(size, start + chunk)
 
@@ -163,13 +165,13 @@ def _split_product_is_exact(dtype, transpose_a, transpose_b, m, n, k, row_parts,
     got = numpy.full((m, n), numpy.nan, dtype)
     size = dtype.itemsize
     for row_part in range(row_parts):
-        r0, r1 = _bounds(row_part, row_parts, m)
+        r0, r1 = part_bounds(row_part, row_parts, m)
         for column_part in range(column_parts):
-            c0, c1 = _bounds(column_part, column_parts, n)
+            c0, c1 = part_bounds(column_part, column_parts, n)
             if r1 == r0 or c1 == c0:
                 continue
             for inner_part in range(inner_parts):
-                k0, k1 = _bounds(inner_part, inner_parts, k)
+                k0, k1 = part_bounds(inner_part, inner_parts, k)
                 a_at = a.ctypes.data + size * (k0 * m + r0 if transpose_a else r0 * k + k0)
                 b_at = b.ctypes.data + size * (c0 * k + k0 if transpose_b else k0 * n + c0)
                 gemm(ROW_MAJOR, TRANSPOSE if transpose_a else NO_TRANSPOSE,

@@ -53,8 +53,9 @@ def _feed(xp, states, dropped, t, recurrent_dropout):
     return xp.multiply(states[t], recurrent_dropout, out=dropped[t])
 
 
-class _StateGradient:
-    """The running gradient w.r.t. the state ``h_t``, in two buffers swapped per step."""
+class StateGradient:
+    """The running gradient w.r.t. the state ``h_t``, in two buffers swapped per step (the CPU
+    extra's split backward pass starts from them too)."""
 
     def __init__(self, xp, dy, dh_last, shape, dtype):
         self.xp, self.dy = xp, dy
@@ -116,7 +117,7 @@ def lstm_backward(backend, dy, dh_last, dc_last, x, kernel, recurrent_kernel, us
     steps = x.shape[0]
     shape, dtype = h.shape[1:], h.dtype
     dz = xp.empty(gates.shape, dtype=dtype)
-    dh = _StateGradient(xp, dy, dh_last, shape, dtype)
+    dh = StateGradient(xp, dy, dh_last, shape, dtype)
     dc = xp.zeros(shape, dtype=dtype) if dc_last is None else dc_last.astype(dtype, copy=True)
     dc_prev = xp.empty(shape, dtype=dtype)
     carry = None if mask is None else xp.empty(shape, dtype=dtype)
@@ -179,7 +180,7 @@ def gru_backward(backend, dy, dh_last, x, kernel, recurrent_kernel, use_bias, h,
     shape, dtype = h.shape[1:], h.dtype
     units = shape[-1]
     dxw = xp.empty((steps,) + shape[:-1] + (3 * units,), dtype=dtype)
-    dh = _StateGradient(xp, dy, dh_last, shape, dtype)
+    dh = StateGradient(xp, dy, dh_last, shape, dtype)
     carry = xp.empty(shape, dtype=dtype)
     if reset_after:
         dhu = xp.empty(dxw.shape, dtype=dtype)
@@ -239,7 +240,7 @@ def simple_rnn_backward(backend, dy, dh_last, x, kernel, recurrent_kernel, use_b
     steps = x.shape[0]
     shape, dtype = h.shape[1:], h.dtype
     dz = xp.empty((steps,) + shape, dtype=dtype)
-    dh = _StateGradient(xp, dy, dh_last, shape, dtype)
+    dh = StateGradient(xp, dy, dh_last, shape, dtype)
     carry = None if mask is None else xp.empty(shape, dtype=dtype)
     recurrent_t = xp.ascontiguousarray(recurrent_kernel.T)  # OpenBLAS: ~1.5x faster per step
     for t in range(steps - 1, -1, -1):

@@ -305,11 +305,9 @@ def lstm_forward_pass(kernels, x, kernel, recurrent_kernel, bias, h0, c0, mask,
             x.dtype, False, False, steps * batch, width, features, parts, 1):
         return None
     gates = numpy.empty((steps, batch, width), x.dtype)
-    h, c = numpy.empty((2, steps + 1, batch, units), x.dtype)
-    h[0], c[0] = h0, c0
+    h, c = rnn_loops.states(numpy, h0, steps), rnn_loops.states(numpy, c0, steps)
     act_c = numpy.empty((steps, batch, units), x.dtype)
-    # the state fed to the recurrent products, as rnn_loops keeps it
-    fed = h if recurrent_dropout is None else numpy.empty((steps, batch, units), x.dtype)
+    fed = rnn_loops.dropped(numpy, h, recurrent_dropout)  # the state the products see
     with blas_threads.single_threaded():
         kernels.lstm_forward_split(*routines, x, kernel, bias, recurrent_kernel, gates, h, c,
                                    act_c, ract, _lstm_constants(x.dtype), parts, plan,

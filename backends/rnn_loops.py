@@ -33,18 +33,19 @@ def _projection_backward(xp, x, kernel, dxw, use_bias, input_gradient):
     return dx, dkernel, dbias
 
 
-def _states(xp, first, steps):
+def states(xp, first, steps):
+    """A ``(T + 1, ...)`` state sequence, row 0 the initial state ``first``."""
     seq = xp.empty((steps + 1,) + first.shape, dtype=first.dtype)
     seq[0] = first
     return seq
 
 
-def _dropped(xp, states, recurrent_dropout):
-    """The state fed to the recurrent products at each step (``states`` itself without
-    recurrent dropout): a ``(T, B, u)`` buffer filled during the loop, or the states."""
+def dropped(xp, sequence, recurrent_dropout):
+    """The state fed to the recurrent products at each step (the state ``sequence`` itself
+    without recurrent dropout): a ``(T, B, u)`` buffer filled during the loop, or the states."""
     if recurrent_dropout is None:
-        return states
-    return xp.empty((states.shape[0] - 1,) + states.shape[1:], dtype=states.dtype)
+        return sequence
+    return xp.empty((sequence.shape[0] - 1,) + sequence.shape[1:], dtype=sequence.dtype)
 
 
 def _feed(xp, states, dropped, t, recurrent_dropout):
@@ -95,9 +96,9 @@ def lstm_forward(backend, x, kernel, recurrent_kernel, bias, h0, c0, mask, recur
     step = step or backend.lstm_step_forward
     steps, batch = x.shape[:2]
     gates = _projection(xp, x, kernel, bias)  # becomes the activated gates, step by step
-    h, c = _states(xp, h0, steps), _states(xp, c0, steps)
+    h, c = states(xp, h0, steps), states(xp, c0, steps)
     act_c = xp.empty((steps,) + h0.shape, dtype=h0.dtype)
-    fed = _dropped(xp, h, recurrent_dropout)
+    fed = dropped(xp, h, recurrent_dropout)
     hu = xp.empty((batch, recurrent_kernel.shape[1]), dtype=h0.dtype)
     for t in range(steps):
         xp.matmul(_feed(xp, h, fed, t, recurrent_dropout), recurrent_kernel, out=hu)
@@ -143,8 +144,8 @@ def gru_forward(backend, x, kernel, recurrent_kernel, input_bias, recurrent_bias
     steps, batch = x.shape[:2]
     units = h0.shape[-1]
     xw = _projection(xp, x, kernel, input_bias)
-    h = _states(xp, h0, steps)
-    fed = _dropped(xp, h, recurrent_dropout)
+    h = states(xp, h0, steps)
+    fed = dropped(xp, h, recurrent_dropout)
     if reset_after:
         gates = xp.empty((steps, batch, 4 * units), dtype=h0.dtype)
         hu = xp.empty((batch, 3 * units), dtype=h0.dtype)
@@ -222,8 +223,8 @@ def simple_rnn_forward(backend, x, kernel, recurrent_kernel, bias, h0, mask, rec
     xp = backend.xp
     steps, batch = x.shape[:2]
     xw = _projection(xp, x, kernel, bias)
-    h = _states(xp, h0, steps)
-    fed = _dropped(xp, h, recurrent_dropout)
+    h = states(xp, h0, steps)
+    fed = dropped(xp, h, recurrent_dropout)
     hu = xp.empty(h0.shape, dtype=h0.dtype)
     for t in range(steps):
         xp.matmul(_feed(xp, h, fed, t, recurrent_dropout), recurrent_kernel, out=hu)

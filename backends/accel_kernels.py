@@ -11,37 +11,19 @@ The convolution and pooling kernels are for channels_last arrays ``(n, h, w, c)`
 innermost loop runs over the contiguous channels (numpy_accel sends channels_first and
 few-channel arrays to the NumPy path, which is faster there).
 """
-import types
 from math import inf
 
 import numba
 from numpy import sqrt as numpy_sqrt
 from numpy import zeros as numpy_zeros
 
-_jit = numba.njit(cache=True, nogil=True)
+from .accel_jit import jit, parallel_jit
 
 # Below this many elements a parallel kernel runs on the calling thread alone: waking the
 # (passively waiting) worker threads costs 20-50 us a call, more than the split saves there
 # (measured on 2 cores: Adam and the ReLU backward over 2**18 elements ran faster on one
 # thread, over 2**20 on two; the MLP's six Adam updates, timed alone: 0.45 -> 0.23 ms).
 PARALLEL_MIN_SIZE = 1 << 19
-
-
-def _parallel_jit(function):
-    """Elementwise passes over large arrays: ``function`` split across the cores (prange),
-    with a ``serial`` twin compiled from the same code for ``run_sized`` (prange as range):
-    switching numba's thread count around a call instead took ~5 % of the MLP's step
-    (py-spy). The twin has a name of its own because numba's on-disk cache tells the two
-    apart by name, not by the ``parallel`` flag."""
-    name = function.__name__ + "_serial"
-    serial = types.FunctionType(function.__code__, function.__globals__, name,
-                                function.__defaults__, function.__closure__)
-    serial.__qualname__, serial.__doc__ = function.__qualname__ + "_serial", function.__doc__
-    kernel = numba.njit(cache=True, nogil=True, parallel=True)(function)
-    # NumPy's error model, as the parallel loop body's: a division by zero gives inf/nan
-    # instead of a check that stops LLVM vectorizing the loop (Adam's stayed scalar)
-    kernel.serial = numba.njit(cache=True, nogil=True, error_model="numpy")(serial)
-    return kernel
 
 
 def thread_count():
@@ -55,7 +37,7 @@ def run_sized(kernel, size, *args):
     (kernel if size >= PARALLEL_MIN_SIZE else kernel.serial)(*args)
 
 
-@_parallel_jit
+@parallel_jit
 def max_pool(x, kh, kw, sh, sw, pt, pl, y, argmax):
     """y, argmax (n, oh, ow, c): each window's maximum and the offset i*kw + j of its first
     winner, padded positions acting as -inf; a NaN wins (the first one). The NumPy path's
@@ -86,7 +68,7 @@ def max_pool(x, kh, kw, sh, sw, pt, pl, y, argmax):
                                     argmax[b, oy, ox, m] = k
 
 
-@_parallel_jit
+@parallel_jit
 def max_pool_backward_disjoint(dy, argmax, kh, kw, sh, sw, pt, pl, dx):
     """dx (n, h, w, c), zeroed by the caller (or windows tiling it exactly), for windows that
     do not overlap: every position a window reads gets its output's gradient where it won,
@@ -110,7 +92,7 @@ def max_pool_backward_disjoint(dy, argmax, kh, kw, sh, sw, pt, pl, dx):
                             dx[b, r, q, m] = dy[b, oy, ox, m] if won else 0
 
 
-@_parallel_jit
+@parallel_jit
 def max_pool_backward_overlapping(dy, argmax, kh, kw, sh, sw, pt, pl, dx):
     """dx (n, h, w, c), zeroed by the caller: each output's gradient added at its winner,
     window offset by window offset (the NumPy path's order of additions)."""
@@ -133,7 +115,7 @@ def max_pool_backward_overlapping(dy, argmax, kh, kw, sh, sw, pt, pl, dx):
                                 dx[b, r, q, m] += dy[b, oy, ox, m]
 
 
-@_parallel_jit
+@parallel_jit
 def col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, dx):
     """dx (n, h, w, c) from cols (n, oh, ow, kh, kw, c): zeroed, then every window entry
     added onto the input position it was copied from, kernel offset by kernel offset (the
@@ -159,14 +141,14 @@ def col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, dx):
                             dx[b, r, q, m] += cols[b, oy, ox, i, j, m]
 
 
-@_parallel_jit
+@parallel_jit
 def relu_backward(dy, y, dx):
     """dx = dy * (y > 0) over flat contiguous arrays (the product with an exact 0 or 1)."""
     for k in numba.prange(dx.size):
         dx[k] = dy[k] * (1.0 if y[k] > 0 else 0.0)
 
 
-@_jit
+@jit
 def relu_backward_bias_grad(dy, y, dz, db):
     """dz = dy * (y > 0) over (rows, d) arrays and db its column sums, added row after row
     in one pass (NumPy's order for ``dz.sum(axis=0)``, so the same bits; serial for that
@@ -182,7 +164,7 @@ def relu_backward_bias_grad(dy, y, dz, db):
         db[m] = total[m]
 
 
-@_parallel_jit
+@parallel_jit
 def bias_relu(z, bias):
     """z = maximum(z + bias, 0) in place over (rows, d): NumPy's maximum, which keeps a NaN
     and the first operand of a tie (so -0.0 stays -0.0)."""
@@ -199,7 +181,7 @@ from .accel_lstm import (lstm_backward_split, lstm_cell_forward, lstm_forward_sp
                          lstm_step_backward_masked)
 
 
-@_jit
+@jit
 def scatter_add_rows(table, stale, indices, updates):
     """The Embedding's table gradient in a reused table: rows ``stale`` (the previous
     gradient's) zeroed, then each row of ``updates`` added to ``table[indices[i]]`` in the
@@ -216,7 +198,7 @@ def scatter_add_rows(table, stale, indices, updates):
             table[row, j] += updates[i, j]
 
 
-@_parallel_jit
+@parallel_jit
 def adam_update(weight, grad, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
     """numpy_optimizers.adam (without amsgrad) in one pass over 1-D arrays: the scalars come
     in the arrays' dtype, so each operation rounds as the NumPy pass it stands for."""
@@ -229,7 +211,7 @@ def adam_update(weight, grad, m, v, alpha, one_minus_beta_1, one_minus_beta_2, e
         weight[i] = weight[i] - mi / (numpy_sqrt(vi) + epsilon) * alpha
 
 
-@_parallel_jit
+@parallel_jit
 def rmsprop_update(weight, grad, velocity, learning_rate, rho, one_minus_rho, epsilon):
     """numpy_optimizers.rmsprop (neither centered nor with momentum) in one pass."""
     for i in numba.prange(weight.size):

@@ -9,9 +9,9 @@ import numba
 from numpy import empty as numpy_empty, intp as numpy_intp
 
 from . import numpy_routines
+from .accel_jit import jit
 from .numpy_routines import NO_TRANSPOSE, ROW_MAJOR, TRANSPOSE
 
-_jit = numba.njit(cache=True, nogil=True)
 
 
 # --- the LSTM's gate steps (contract: numpy_rnn.lstm_step_forward / _backward) ----------------
@@ -22,7 +22,7 @@ _jit = numba.njit(cache=True, nogil=True)
 # the four blocks at once, or ``range(lo, hi)`` (numba's negative-index check stays in), it
 # did not: 3-5x slower.
 
-@_jit
+@jit
 def _derivative(code, y, constants):
     """name'(x) from y = name(x), as numpy_rnn.times_derivative computes it."""
     one, fifth, zero = constants
@@ -40,7 +40,7 @@ def _derivative(code, y, constants):
     return one
 
 
-@_jit
+@jit
 def _hard_sigmoid(a, one, fifth, zero, half):
     """numpy_rnn.activate's hard_sigmoid: 0.2*a + 0.5, then maximum 0 (a NaN stays), then
     minimum 1."""
@@ -49,7 +49,7 @@ def _hard_sigmoid(a, one, fifth, zero, half):
     return one if a > one else a
 
 
-@_jit
+@jit
 def lstm_gates_forward(gates, bias, hu, act_c, ract, k):
     """The forward step up to its first tanh. ``gates`` holds ``xw`` and becomes ``a = (xw +
     bias) + hu`` (``bias`` None: ``xw`` has it already) with the recurrent activation applied
@@ -82,7 +82,7 @@ def lstm_gates_forward(gates, bias, hu, act_c, ract, k):
                 gates[r, 3 * u + j] = (gates[r, 3 * u + j] + hu[r, 3 * u + j]) * half
 
 
-@_jit
+@jit
 def lstm_cell_forward(gates, act_c, c_prev, c, ract, k):
     """After that tanh: the gates finished (block c from ``act_c`` for hard_sigmoid; i, f, o
     0.5*t + 0.5 for sigmoid) and ``c = f*c_prev + i*g`` on every row (masked ones too, as
@@ -102,7 +102,7 @@ def lstm_cell_forward(gates, act_c, c_prev, c, ract, k):
             c[r, j] = gates[r, u + j] * c_prev[r, j] + gates[r, j] * gates[r, 2 * u + j]
 
 
-@_jit
+@jit
 def lstm_output_forward(gates, act_c, h_prev, c_prev, mask, h, c):
     """``h = o*act_c`` (``act_c = tanh(c)`` from the caller); on masked rows ``h_prev`` and
     ``c_prev`` instead (``mask`` None: no masked rows, pruned at compile time)."""
@@ -119,7 +119,7 @@ def lstm_output_forward(gates, act_c, h_prev, c_prev, mask, h, c):
             h[r, j] = gates[r, 3 * u + j] * act_c[r, j]
 
 
-@_jit
+@jit
 def _lstm_row_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, r, act, ract, k, dct):
     """One row; ``dct (u,)`` scratch: the gradient w.r.t. the new cell state (all paths)."""
     u = dh.shape[1]
@@ -140,14 +140,14 @@ def _lstm_row_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, r, act, ract, 
         dc_prev[r, j] = dct[j] * gates[r, u + j]
 
 
-@_jit
+@jit
 def lstm_step_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, act, ract, k):
     dct = numpy_empty(dh.shape[1], dh.dtype)
     for r in range(dh.shape[0]):
         _lstm_row_backward(dh, dc, gates, c_prev, act_c, dz, dc_prev, r, act, ract, k, dct)
 
 
-@_jit
+@jit
 def lstm_step_backward_masked(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, dc_prev, act,
                               ract, k):
     """Masked rows: dz 0, the state gradients passed on unchanged."""
@@ -166,7 +166,7 @@ def lstm_step_backward_masked(dh, dc, gates, c_prev, act_c, mask, dz, dh_carry, 
                 dh_carry[r, j] = dh[r, j]
 
 
-@_jit
+@jit
 def _numpy_unary(loop, a, out, call):
     """``out = f(a)`` through NumPy's inner loop ``loop`` of ``f`` (numpy_routines) over the
     C-contiguous ``a`` and ``out``; ``call`` (5,) scratch for the loop's pointer arguments."""
@@ -185,10 +185,10 @@ def _numpy_unary(loop, a, out, call):
 # checked against that call before the pass is chosen (numpy_routines.split_product_is_exact),
 # and the BLAS runs on one thread inside (blas_threads.single_threaded).
 
-part_bounds = _jit(numpy_routines.part_bounds)
+part_bounds = jit(numpy_routines.part_bounds)
 
 
-@_jit
+@jit
 def _product(gemm, a, b, c, columns, plan, one, zero):
     """``c = a @ b`` (C-contiguous 2-D, ``columns`` wide) by gemm calls on ``plan[0]`` column
     blocks, each over ``plan[1]`` parts of the inner dimension (the first writing, the others

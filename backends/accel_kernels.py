@@ -3,7 +3,8 @@
 
 Each kernel is one pass over memory doing what the NumPy path does in several, with the same
 floating-point operations in the same order, so the results are the NumPy path's bit for bit
-(except the sign of a zero, see ``numpy_accel``). The LSTM's kernels are in ``accel_lstm``.
+(except the sign of a zero, see ``numpy_accel``). The LSTM's kernels are in ``accel_lstm``, the
+batch normalization's in ``accel_norm``.
 Compiled on first use and cached on disk (``cache=True``): later processes load the machine
 code instead of compiling it.
 
@@ -175,10 +176,13 @@ def bias_relu(z, bias):
             z[r, m] = v if (v >= 0 or v != v) else 0
 
 
-# the LSTM's kernels live in accel_lstm; numpy_accel reaches every kernel through this module
+# numpy_accel reaches every kernel through this module: the LSTM's live in accel_lstm,
 from .accel_lstm import (lstm_backward_split, lstm_cell_forward, lstm_forward_split,  # noqa: F401
                          lstm_gates_forward, lstm_output_forward, lstm_step_backward,
                          lstm_step_backward_masked)
+# and the batch normalization's in accel_norm
+from .accel_norm import (batch_norm_backward_dx, batch_norm_backward_sums,  # noqa: F401
+                         batch_norm_scale_shift, centered_square_sums, channel_sums)
 
 
 @jit

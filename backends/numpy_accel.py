@@ -32,7 +32,7 @@ import warnings
 
 import numpy
 
-from . import blas_threads, numpy_routines, rnn_loops
+from . import blas_threads, numpy_norm, numpy_routines, rnn_loops
 
 _FLOATS = (numpy.dtype("float32"), numpy.dtype("float64"))
 MIN_CHANNELS = 8
@@ -387,3 +387,66 @@ def optimizer_step(kernels, name, weight, grad, slots, hyper):
              scalar(hyper["epsilon"]))
         return True
     return None
+
+
+# --- batch normalization (contract: numpy_norm.py) ---------------------------------------
+
+def _channel_rows(*arrays):
+    """The (a, c) views of (a, c, 1) arrays (channels_last) of one float dtype, C-contiguous,
+    with enough channels, or None. Under 2 channels NumPy sums a channel pairwise, not row
+    after row as the kernels do."""
+    a, c, b = arrays[0].shape
+    if b != 1 or a == 0 or c < max(MIN_CHANNELS, 2) or not _floats(*arrays) or not all(
+            x.shape == arrays[0].shape and x.flags.c_contiguous for x in arrays):
+        return None
+    return [x.reshape(a, c) for x in arrays]
+
+
+def _per_channel_floats(rows, *values):
+    return all(v.dtype == rows.dtype and v.shape == rows.shape[1:] and v.flags.c_contiguous
+               for v in values)
+
+
+def batch_norm_moments(kernels, x):
+    """``(mean, var)`` as numpy_norm's: the same sums, divided as ``numpy.mean`` divides."""
+    views = _channel_rows(x)
+    if views is None:
+        return None
+    rows = views[0]
+    count = numpy.intp(rows.shape[0])
+    mean, var = numpy.empty(rows.shape[1], x.dtype), numpy.empty(rows.shape[1], x.dtype)
+    kernels.channel_sums(rows, mean)
+    numpy.true_divide(mean, count, out=mean, casting="unsafe")
+    kernels.centered_square_sums(rows, mean, var)
+    numpy.true_divide(var, count, out=var, casting="unsafe")
+    return mean, var
+
+
+def batch_norm_forward(kernels, x, mean, var, gamma, beta, epsilon):
+    views = _channel_rows(x)
+    if views is None or not _per_channel_floats(views[0], mean, var, gamma, beta):
+        return None
+    scale, shift = numpy_norm.batch_norm_scale_shift(numpy, x.dtype, mean, var, gamma, beta,
+                                                     epsilon)
+    y = numpy.empty(x.shape, x.dtype)
+    _run(kernels, kernels.batch_norm_scale_shift, x.size, views[0], scale, shift,
+         y.reshape(views[0].shape))
+    return y
+
+
+def batch_norm_backward(kernels, dy, x, mean, var, gamma, epsilon, batch_stats):
+    """The batch-statistics backward in two passes (the sums, then dx), or None."""
+    views = _channel_rows(dy, x)
+    if not batch_stats or views is None or not _per_channel_floats(views[0], mean, var, gamma):
+        return None
+    dy_rows, x_rows = views
+    c = x_rows.shape[1]
+    inv = numpy_norm.inverse_std(numpy, x.dtype, var, epsilon)
+    sum_dy, sum_dy_xhat = numpy.empty(c, x.dtype), numpy.empty(c, x.dtype)
+    kernels.batch_norm_backward_sums(dy_rows, x_rows, mean, inv, sum_dy, sum_dy_xhat)
+    factors = numpy_norm.batch_norm_dx_factors(x.dtype, gamma, inv, sum_dy, sum_dy_xhat,
+                                               x_rows.shape[0])
+    dx = numpy.empty(x.shape, x.dtype)
+    _run(kernels, kernels.batch_norm_backward_dx, x.size, dy_rows, x_rows, mean, inv,
+         *factors, dx.reshape(x_rows.shape))
+    return dx, sum_dy, sum_dy_xhat

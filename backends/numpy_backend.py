@@ -203,16 +203,30 @@ class NumpyBackend:
         return kernel.transpose(2, 3, 0, 1).reshape(c, m, kh * kw)
 
     # --- normalization (the contract: backends/numpy_norm.py) -----------------------------
+    # (the CPU extra runs channels_last arrays in compiled passes: backends/accel_norm.py)
     def batch_norm_moments(self, x):
         """Per-channel ``(mean, var)`` of a (a, c, b) array, reduced over a and b."""
+        if self.accel:
+            moments = numpy_accel.batch_norm_moments(self.accel, x)
+            if moments is not None:
+                return moments
         return numpy_norm.batch_norm_moments(self.xp, x)
 
     def batch_norm_forward(self, x, mean, var, gamma, beta, epsilon):
         """``x * scale + shift`` per channel: ``scale = gamma / sqrt(var + epsilon)``."""
+        if self.accel:
+            y = numpy_accel.batch_norm_forward(self.accel, x, mean, var, gamma, beta, epsilon)
+            if y is not None:
+                return y
         return numpy_norm.batch_norm_forward(self.xp, x, mean, var, gamma, beta, epsilon)
 
     def batch_norm_backward(self, dy, x, mean, var, gamma, epsilon, batch_stats):
         """``(dx, sum_dy, sum_dy_xhat)``; ``batch_stats``: mean/var came from this x."""
+        if self.accel:
+            grads = numpy_accel.batch_norm_backward(self.accel, dy, x, mean, var, gamma,
+                                                    epsilon, batch_stats)
+            if grads is not None:
+                return grads
         return numpy_norm.batch_norm_backward(self.xp, dy, x, mean, var, gamma, epsilon,
                                               batch_stats)
 

@@ -103,11 +103,21 @@ def batch_norm_moments(xp, x):
     return mean, var
 
 
+def inverse_std(xp, acc, var, epsilon):
+    """``1 / sqrt(var + epsilon)`` per channel in ``acc``."""
+    return 1 / xp.sqrt(var.astype(acc, copy=False) + epsilon)
+
+
+def batch_norm_scale_shift(xp, acc, mean, var, gamma, beta, epsilon):
+    """``(scale, shift)`` per channel in ``acc``, as ``batch_norm_forward`` applies them."""
+    scale = gamma.astype(acc, copy=False) * inverse_std(xp, acc, var, epsilon)
+    return scale, beta.astype(acc, copy=False) - mean.astype(acc, copy=False) * scale
+
+
 def batch_norm_forward(xp, x, mean, var, gamma, beta, epsilon):
     acc = accumulation_dtype(xp, x.dtype)
     channels = _Channels(x)
-    scale = gamma.astype(acc, copy=False) * (1 / xp.sqrt(var.astype(acc, copy=False) + epsilon))
-    shift = beta.astype(acc, copy=False) - mean.astype(acc, copy=False) * scale
+    scale, shift = batch_norm_scale_shift(xp, acc, mean, var, gamma, beta, epsilon)
     y = channels.view(x).astype(acc, copy=False) * channels.per_channel(scale)
     y += channels.per_channel(shift)  # in place: one temporary less
     return y.astype(x.dtype, copy=False).reshape(x.shape)
@@ -117,23 +127,29 @@ def batch_norm_backward(xp, dy, x, mean, var, gamma, epsilon, batch_stats):
     acc = accumulation_dtype(xp, x.dtype)
     channels = _Channels(x)
     per_channel = channels.per_channel
-    inv = 1 / xp.sqrt(var.astype(acc, copy=False) + epsilon)
+    inv = inverse_std(xp, acc, var, epsilon)
     dy_acc = channels.view(dy).astype(acc, copy=False)
     xhat = channels.view(x).astype(acc, copy=False) - per_channel(mean.astype(acc, copy=False))
     xhat *= per_channel(inv)
     sum_dy = xp.sum(dy_acc, axis=channels.axes)
     sum_dy_xhat = xp.sum(dy_acc * xhat, axis=channels.axes)
-    scale = per_channel(gamma.astype(acc, copy=False) * inv)
     if batch_stats:
-        count = x.shape[0] * x.shape[2]
+        xhat_factor, dy_shift, scale = batch_norm_dx_factors(
+            acc, gamma, inv, sum_dy, sum_dy_xhat, x.shape[0] * x.shape[2])
         dx = xhat  # reused in place: dx = scale * (dy - mean(dy) - xhat * mean(dy * xhat))
-        dx *= per_channel(-sum_dy_xhat / count)
+        dx *= per_channel(xhat_factor)
         dx += dy_acc
-        dx -= per_channel(sum_dy / count)
-        dx *= scale
+        dx -= per_channel(dy_shift)
+        dx *= per_channel(scale)
     else:
-        dx = scale * dy_acc
+        dx = per_channel(gamma.astype(acc, copy=False) * inv) * dy_acc
     return dx.astype(x.dtype, copy=False).reshape(x.shape), sum_dy, sum_dy_xhat
+
+
+def batch_norm_dx_factors(acc, gamma, inv, sum_dy, sum_dy_xhat, count):
+    """Per channel, ``dx = (xhat * xhat_factor + dy - dy_shift) * scale`` (batch statistics):
+    ``(xhat_factor, dy_shift, scale)``."""
+    return -sum_dy_xhat / count, sum_dy / count, gamma.astype(acc, copy=False) * inv
 
 
 def layer_norm_forward(xp, x, gamma, beta, epsilon):

@@ -865,3 +865,24 @@ def test_one_hot_zeros_ones_and_conversions():
     assert t.dtype == np.float32 and ops.convert_to_tensor(t) is t
     assert isinstance(ops.convert_to_numpy(t), np.ndarray)
     np.testing.assert_array_equal(ops.convert_to_numpy(t), [1.0, 2.0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(7,), (64, 1031)])
+def test_relu_gradient_is_the_upstream_where_the_input_is_positive(shape, dtype, cpu_accel):
+    """``g * (x > 0)`` on the plain NumPy path and the CPU extra's one pass, with NaN, -0.0
+    and infinite inputs and an infinite upstream where the input is negative."""
+    x = RNG.standard_normal(shape).astype(dtype)
+    flat = x.reshape(-1)
+    flat[:4] = [np.nan, -0.0, np.inf, -np.inf]
+    g = RNG.standard_normal(shape).astype(dtype)
+    g.reshape(-1)[3] = np.inf  # times 0 where x = -inf: NaN, as NumPy's product
+    t = Tensor(x, requires_grad=True)
+    with GradientTape() as tape:
+        y = ops.relu(t)
+    with np.errstate(invalid="ignore"):
+        (grad,) = tape.gradient(y, [t], output_gradients=g)
+        want = g * (x > 0)
+    np.testing.assert_array_equal(y.value, np.maximum(x, 0))
+    assert grad.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(grad, want)

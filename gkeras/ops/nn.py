@@ -1,5 +1,6 @@
 """Activation ops that are one op each: sigmoid, softplus, relu, softmax, log_softmax."""
 from ..autograd import result
+from ..backends import current as _backend
 from .core import _t, _xp
 from .math import _unary
 
@@ -36,8 +37,11 @@ softplus = _unary(_softplus, lambda xp, x, y: _sigmoid(xp, x))
 
 def relu(x):
     x = _t(x)
-    xv = x.value
-    return result(_xp().maximum(xv, 0), (x,), lambda g: (g * (xv > 0),))
+    backend = _backend()
+    y = backend.xp.maximum(x.value, 0)
+    # g * (y > 0), which is g * (x > 0) (a NaN gives False either way): one pass on the CPU
+    # extra, which the ReLU layer after a BatchNormalization spends time in
+    return result(y, (x,), lambda g: (backend.activation_backward(g, y, "relu"),))
 
 
 # --- activations that are one op -----------------------------------------------------

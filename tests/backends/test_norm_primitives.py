@@ -1,9 +1,12 @@
 """NumpyBackend normalization primitives (backends/numpy_norm.py) against plain NumPy
-references written per channel / per row in float64, in every dtype the contract names."""
+references written per channel / per row in float64, in every dtype the contract names; on
+the plain NumPy path and on the CPU extra's kernels (channels_last batch norm)."""
 import numpy as np
 import pytest
 
 from gkeras.backends.numpy_backend import NumpyBackend
+
+pytestmark = pytest.mark.usefixtures("cpu_accel")
 
 RNG = np.random.default_rng(11)
 B = NumpyBackend()

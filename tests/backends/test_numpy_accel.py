@@ -531,3 +531,54 @@ def test_optimizer_step_leaves_non_contiguous_state_to_numpy():
     np.testing.assert_array_equal(runs[1][0], runs[0][0])
     np.testing.assert_array_equal(runs[1][1], runs[0][1])
     assert runs[1][1].any()  # the momentum was updated in place
+
+
+BATCH_NORM_SHAPES = [(1, 2, 1), (3, 8, 1), (1001, 33, 1), (37, 513, 1)]
+
+
+def _batch_norm_inputs(shape, dtype):
+    c = shape[1]
+    x = (RNG.standard_normal(shape) * 3 + 1).astype(dtype)
+    dy = RNG.standard_normal(shape).astype(dtype)
+    gamma = RNG.uniform(0.5, 1.5, c).astype(dtype)
+    return x, dy, gamma, RNG.standard_normal(c).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", BATCH_NORM_SHAPES, ids=str)
+def test_batch_norm_kernels_equal_the_numpy_path(shape, dtype):
+    plain, compiled = backends()
+    x, dy, gamma, beta = _batch_norm_inputs(shape, dtype)
+    x[0, 0, 0] = -0.0
+    moments = [b.batch_norm_moments(x) for b in (plain, compiled)]
+    mean, var = moments[0]
+    outputs = [b.batch_norm_forward(x, mean, var, gamma, beta, 1e-3) for b in (plain, compiled)]
+    grads = [b.batch_norm_backward(dy, x, mean, var, gamma, 1e-3, True)
+             for b in (plain, compiled)]
+    for want, got in zip(moments[0] + (outputs[0],) + grads[0],
+                         moments[1] + (outputs[1],) + grads[1]):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+    assert numpy_accel.batch_norm_moments(accel_kernels, x) is not None  # the kernels ran
+
+
+@pytest.mark.parametrize("case", ["one channel", "channels_first", "float16", "empty batch",
+                                  "moving statistics", "strided"])
+def test_batch_norm_kernels_leave_other_inputs_to_numpy(case):
+    """Each of these takes the NumPy path: one channel (NumPy sums it pairwise, not row
+    after row), (a, c, b) with b > 1, float16 (float32 statistics), no rows, the backward
+    with constant statistics, a strided array."""
+    shape = {"one channel": (9, 1, 1), "channels_first": (2, 4, 5),
+             "empty batch": (0, 4, 1)}.get(case, (9, 4, 1))
+    x, dy, gamma, beta = _batch_norm_inputs(shape, "float16" if case == "float16" else
+                                            "float32")
+    if case == "strided":
+        x = np.repeat(x, 2, axis=0)[::2]
+    mean, var = np.zeros(shape[1], "float32"), np.ones(shape[1], "float32")
+    gamma, beta = gamma.astype("float32"), beta.astype("float32")
+    assert numpy_accel.batch_norm_backward(accel_kernels, dy, x, mean, var, gamma, 1e-3,
+                                           case != "moving statistics") is None
+    if case != "moving statistics":  # whose forward is a kernel's (the same as training's)
+        assert numpy_accel.batch_norm_forward(accel_kernels, x, mean, var, gamma, beta,
+                                              1e-3) is None
+        assert numpy_accel.batch_norm_moments(accel_kernels, x) is None

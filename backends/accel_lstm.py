@@ -13,7 +13,6 @@ from .accel_jit import jit
 from .numpy_routines import NO_TRANSPOSE, ROW_MAJOR, TRANSPOSE
 
 
-
 # --- the LSTM's gate steps (contract: numpy_rnn.lstm_step_forward / _backward) ----------------
 # activation codes: 0 tanh, 1 sigmoid, 2 hard_sigmoid, 3 relu, 4 linear, 5 softsign;
 # k = (1, 0.2, 0, 0.5) in the arrays' dtype, so that float32 arithmetic stays float32.

@@ -4,9 +4,11 @@
 and backward) and col2im on channels_last arrays with at least ``MIN_CHANNELS`` channels,
 bias + ReLU in place on a matrix product, the ReLU backward (alone, or with the bias
 gradient's column sums in the same pass), the LSTM's gate steps (forward for Keras's
-activations, backward for all), the Embedding's table gradient and the Adam and RMSprop
-updates through the kernels of ``accel_kernels.py`` instead of several NumPy passes each.
-The pooling, col2im, ReLU and optimizer kernels split their work across the cores on arrays
+activations, backward for all), the Embedding's table gradient, batch normalization's
+statistics, normalization and backward (channels_last) and the Adam and RMSprop updates
+through the kernels of ``accel_kernels.py`` instead of several NumPy passes each.
+The pooling, col2im, ReLU, optimizer and batch-norm elementwise kernels split their work
+across the cores on arrays
 of at least ``accel_kernels.PARALLEL_MIN_SIZE`` elements. Without numba, or with the
 environment variable ``GKERAS_CPU_ACCEL=0``, nothing here imports numba and the backend runs
 plain NumPy, as before.

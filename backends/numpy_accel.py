@@ -8,8 +8,7 @@ activations, backward for all), the Embedding's table gradient, batch normalizat
 statistics, normalization and backward (channels_last) and the Adam and RMSprop updates
 through the kernels of ``accel_kernels.py`` instead of several NumPy passes each.
 The pooling, col2im, ReLU, optimizer and batch-norm elementwise kernels split their work
-across the cores on arrays
-of at least ``accel_kernels.PARALLEL_MIN_SIZE`` elements. Without numba, or with the
+across the cores on arrays of at least ``accel_kernels.PARALLEL_MIN_SIZE`` elements. Without numba, or with the
 environment variable ``GKERAS_CPU_ACCEL=0``, nothing here imports numba and the backend runs
 plain NumPy, as before.
 

@@ -70,28 +70,30 @@ def activation_backward(xp, dy, y, activation):
     return dy
 
 
+# reductions as array methods: NumPy's module functions add about a microsecond a call on
+# these small per-step arrays
 def softmax_rows(xp, z):
-    e = xp.exp(z - xp.max(z, axis=-1, keepdims=True))
-    return e / xp.sum(e, axis=-1, keepdims=True)
+    e = xp.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def softmax_rows_backward(xp, dy, y):
     g = dy * y
-    return g - y * xp.sum(g, axis=-1, keepdims=True)
+    return g - y * g.sum(axis=-1, keepdims=True)
 
 
 def _log_softmax_rows(xp, z):
-    shifted = z - xp.max(z, axis=-1, keepdims=True)
-    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def softmax_crossentropy(xp, logits, target):
     log_prob = _log_softmax_rows(xp, logits)
-    return -xp.sum(target * log_prob, axis=-1), log_prob
+    return -(target * log_prob).sum(axis=-1), log_prob
 
 
 def softmax_crossentropy_backward(xp, log_prob, target, g):
-    return g[:, None] * (xp.exp(log_prob) * xp.sum(target, axis=-1, keepdims=True) - target)
+    return g[:, None] * (xp.exp(log_prob) * target.sum(axis=-1, keepdims=True) - target)
 
 
 def sparse_softmax_crossentropy(xp, logits, labels):

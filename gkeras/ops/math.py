@@ -288,7 +288,7 @@ def mean(x, axis=None, keepdims=False):
     x = _t(x)
     xv = x.value
     axes = _axes(axis, xv.ndim)
-    count = int(numpy.prod([xv.shape[a] for a in axes]))
+    count = math.prod(xv.shape[a] for a in axes)
     xp = _xp()
     return result(xp.mean(xv, axis=axes, keepdims=keepdims), (x,), lambda g: (
         xp.broadcast_to(_expand_reduced(g, axes, keepdims) / count, xv.shape),))

@@ -5,9 +5,9 @@ with Adam and categorical crossentropy, batch 128. Fits of one epoch alternate w
 hand-written loop over the same data that calls the backend primitives ``fit`` ends in
 (matmul, bias_activation, softmax_crossentropy and its backward, the ReLU backward with the
 bias gradient, the optimizer step) on the model's own weights and slots, with no layers,
-graph, loss object, trackers or callbacks. The difference is what gkeras's Python costs a step (the median of each fit's difference
-from the direct loop right after it).
-With ``--width 8`` the arithmetic is negligible, and ``fit``'s step is nearly all overhead.
+graph, loss object, trackers or callbacks. The difference is what gkeras's Python costs a
+step: the median of each fit's difference from the direct loop right after it. With
+``--width 8`` the arithmetic is negligible, and ``fit``'s step is nearly all overhead.
 
     python bench/bench_step_overhead.py [--width 8] [--repeats 7]
     python bench/bench_step_overhead.py --width 512 --features 784    # bench_train's MLP
